@@ -1,0 +1,26 @@
+# The README's two commands: `make demo` (the main job on the embedded example)
+# and `make test` (installs every test dependency, then runs all tests).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: venv test lint agent-bundle demo bench clean
+
+$(BIN)/vault-exec: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(BIN)/vault-exec
+
+lint: venv
+	$(BIN)/ruff check transformer tests bench
+	$(BIN)/ruff format --check transformer tests bench
+	$(BIN)/mypy
+
+test: venv
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build dist $(VENV)
