@@ -16,7 +16,8 @@ Helm 4 (`annotateAndMerge`, default "combined" strategy):
   by kyaml with the annotation `postrenderer.helm.sh/postrender-filename: <file>` added,
   joined with `---\\n`, no leading `---`, no `# Source:` comments. kyaml's re-serialisation is
   approximated with a ruamel.yaml round trip in kyaml's style (2-space maps, sequences not
-  indented under their key, no line wrapping, quotes and comments kept).
+  indented under their key, no line wrapping, quotes and comments kept, full-line comments
+  re-indented to what follows them).
 
 Known limit: kyaml unwraps a file that is a single `kind: List`; this tool does not.
 
@@ -39,6 +40,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
+from ruamel.yaml.tokens import CommentToken
 
 HOOK_ANNOTATION = "helm.sh/hook"
 FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
@@ -208,11 +210,61 @@ def helm4_stream(files: Mapping[str, str]) -> str:
             if not isinstance(document, CommentedMap):
                 raise HelmRenderError(f"annotating {path}: document is not a mapping")
             _set_annotation(document, FILENAME_ANNOTATION, path)
+            _mark_comments(document)
             if not first:
                 out.write("---\n")
             first = False
             round_trip.dump(document, out)
-    return out.getvalue()
+    return _reindent_comments(out.getvalue())
+
+
+# ruamel keeps each comment at the column it had in the input; kyaml (yaml.v3) writes a
+# full-line comment at the indentation of what follows it and an end-of-line comment one
+# space after its value. Comments are tagged with a NUL (which YAML never emits raw: a
+# scalar holding one is written escaped) so they can be told apart from scalar text.
+_COMMENT_MARK = "\x00"
+_FULL_LINE_COMMENT = re.compile(f"^ *{_COMMENT_MARK}#")
+_LINE_END_COMMENT = re.compile(f" *{_COMMENT_MARK}#")
+
+
+def _mark_comments(node: object) -> None:
+    comments = getattr(node, "ca", None)
+    if comments is not None:
+        _mark_tokens(comments.comment)
+        _mark_tokens(list(comments.items.values()))
+        _mark_tokens(comments.end)
+    if isinstance(node, Mapping):
+        for value in node.values():
+            _mark_comments(value)
+    elif isinstance(node, list):
+        for item in node:
+            _mark_comments(item)
+
+
+def _mark_tokens(tokens: object) -> None:
+    if isinstance(tokens, CommentToken):
+        tokens.value = "\n".join(
+            _COMMENT_MARK + line.lstrip(" ") if line.lstrip(" ").startswith("#") else line
+            for line in tokens.value.split("\n")
+        )
+    elif isinstance(tokens, list):
+        for token in tokens:
+            _mark_tokens(token)
+
+
+def _reindent_comments(text: str) -> str:
+    lines = text.split("\n")
+    next_indent = 0
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        if _FULL_LINE_COMMENT.match(line):
+            lines[index] = " " * next_indent + line.lstrip(" ").replace(_COMMENT_MARK, "", 1)
+        elif _COMMENT_MARK in line:
+            lines[index] = _LINE_END_COMMENT.sub(" #", line, count=1)
+            next_indent = len(line) - len(line.lstrip(" "))
+        elif line.strip():
+            next_indent = len(line) - len(line.lstrip(" "))
+    return "\n".join(lines)
 
 
 def _set_annotation(document: CommentedMap, key: str, value: str) -> None:
