@@ -1,0 +1,440 @@
+"""Pod template annotations: decide, validate, and parse into an InjectionRequest.
+
+The schema (schemas/pod-annotations.schema.json) is the definition of what a
+chart author may write; this module adds what a schema says badly: did-you-mean
+for misspelt names, a clear word for sidecar-only annotations, and the
+cross-field rules (a template needs its secret, a role is required).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
+PREFIX = "vault.hashicorp.com/"
+INJECT = PREFIX + "agent-inject"
+STATUS = PREFIX + "agent-inject-status"
+RUN_AS_SIDECAR = PREFIX + "agent-run-as-sidecar"
+ROLE = PREFIX + "role"
+SECRET_PREFIX = PREFIX + "agent-inject-secret-"
+TEMPLATE_PREFIX = PREFIX + "agent-inject-template-"
+EXEC_COMMAND = PREFIX + "agent-exec-command"
+EXEC_COMMAND_PREFIX = EXEC_COMMAND + "-"
+INJECTED = "injected"
+
+TRUE_VALUES = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+FALSE_VALUES = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+#: Upstream injector annotations that configure the Vault Agent *sidecar*
+#: (its files, cache, lifecycle, templates re-rendered while running). In exec
+#: mode the agent is gone once the app starts, so they cannot mean anything.
+SIDECAR_ONLY = frozenset(
+    PREFIX + name
+    for name in (
+        "agent-pre-populate",
+        "agent-pre-populate-only",
+        "agent-init-first",
+        "agent-cache-enable",
+        "agent-cache-use-auto-auth-token",
+        "agent-cache-listener-port",
+        "agent-cache-exit-on-err",
+        "agent-cache-persist",
+        "agent-revoke-on-shutdown",
+        "agent-revoke-grace",
+        "agent-enable-quit",
+        "agent-share-process-namespace",
+        "agent-copy-volume-mounts",
+        "agent-run-as-same-user",
+        "agent-set-security-context",
+        "agent-limits-ephemeral",
+        "agent-requests-ephemeral",
+        "agent-configmap",
+        "agent-extra-secret",
+        "agent-json-patch",
+        "agent-init-json-patch",
+        "agent-service-account-token-volume-name",
+        "agent-inject-default-template",
+        "agent-auto-auth-exit-on-err",
+        "agent-disable-idle-connections",
+        "agent-disable-keep-alives",
+        "secret-volume-path",
+        "template-static-secret-render-interval",
+        "template-max-connections-per-host",
+        "template-config-exit-on-retry-failure",
+        "log-level",
+        "log-format",
+        "go-max-procs",
+        "proxy-address",
+        "agent-auth-min-backoff",
+        "agent-auth-max-backoff",
+    )
+)
+SIDECAR_ONLY_PREFIXES = tuple(
+    PREFIX + name
+    for name in (
+        "agent-inject-command-",
+        "agent-inject-file-",
+        "agent-inject-perms-",
+        "agent-inject-template-file-",
+        "agent-telemetry-",
+    )
+)
+#: Upstream annotations that could mean something in exec mode but that
+#: vault-exec does not implement: refused rather than silently ignored.
+UNSUPPORTED = frozenset(
+    PREFIX + name for name in ("tls-secret", "ca-key", "client-cert", "client-key")
+)
+UNSUPPORTED_PREFIXES = (PREFIX + "auth-config-",)
+
+#: The name forms with a user-chosen suffix, for did-you-mean.
+PATTERN_PREFIXES = (SECRET_PREFIX, TEMPLATE_PREFIX, EXEC_COMMAND_PREFIX)
+
+
+class Decision(Enum):
+    """What to do with one pod template."""
+
+    SKIP = "skip"  # no agent-inject, or agent-inject false: byte for byte
+    ALREADY_INJECTED = "already-injected"  # agent-inject-status: injected
+    INJECT = "inject"  # validate, then rewrite
+
+
+@dataclass(frozen=True)
+class AnnotationProblem:
+    """A problem with one annotation (``key``), or with the set (key None)."""
+
+    message: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class SecretRequest:
+    name: str  # <name> of agent-inject-secret-<name>, lower-cased unless preserve-secret-case
+    path: str
+    template: str
+
+
+@dataclass(frozen=True)
+class InjectionRequest:
+    """Everything the annotations of one opted-in pod template ask for."""
+
+    role: str
+    secrets: tuple[SecretRequest, ...]
+    auth_type: str | None = None
+    auth_path: str | None = None
+    namespace: str | None = None
+    service: str | None = None
+    ca_cert: str | None = None
+    tls_skip_verify: bool | None = None
+    tls_server_name: str | None = None
+    agent_image: str | None = None
+    containers: tuple[str, ...] | None = None  # None: every container
+    requests_cpu: str | None = None
+    requests_mem: str | None = None
+    limits_cpu: str | None = None
+    limits_mem: str | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    max_retries: int | None = None
+    timeout_seconds: float | None = None
+    token_to_app: bool = False
+    exec_command: tuple[str, ...] | None = None
+    exec_commands: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def decide(annotations: Mapping[str, Any]) -> Decision:
+    """Does this pod template opt in? (Validation comes after, for INJECT only.)
+
+    Anything but a clear "false" in agent-inject counts as opting in, so that a
+    typo such as ``"ture"`` is reported instead of silently skipped.
+    """
+    if annotations.get(STATUS) == INJECTED:
+        return Decision.ALREADY_INJECTED
+    value = annotations.get(INJECT)
+    if value is None or value is False or value in FALSE_VALUES:
+        return Decision.SKIP
+    return Decision.INJECT
+
+
+def parse(
+    annotations: Mapping[str, Any],
+) -> tuple[InjectionRequest | None, list[AnnotationProblem]]:
+    """Validate the annotations of a pod template that opted in and parse them.
+
+    Returns the request, or None and at least one problem.
+    """
+    if annotations.get(RUN_AS_SIDECAR) not in FALSE_VALUES:
+        given = annotations.get(RUN_AS_SIDECAR)
+        where = RUN_AS_SIDECAR if given is not None else INJECT
+        return None, [
+            AnnotationProblem(
+                "vault-exec only injects the agent in exec mode: add "
+                f'{RUN_AS_SIDECAR}: "false" (sidecar mode is the Vault Agent Injector\'s job)',
+                where,
+            )
+        ]
+    problems = _name_problems(annotations)
+    problems += _value_problems(annotations)
+    if problems:
+        return None, problems
+    return _build(annotations)
+
+
+def _name_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
+    problems = []
+    for key in annotations:
+        if not isinstance(key, str) or not key.startswith(PREFIX) or _is_known(key):
+            continue
+        if key in SIDECAR_ONLY or key.startswith(SIDECAR_ONLY_PREFIXES):
+            message = (
+                f"{key} only makes sense for a Vault Agent sidecar; "
+                "vault-exec runs the agent in exec mode: remove it"
+            )
+        elif key in UNSUPPORTED or key.startswith(UNSUPPORTED_PREFIXES):
+            message = f"{key} is not supported by vault-exec"
+        else:
+            message = f"unknown annotation {key}"
+            suggestion = did_you_mean(key)
+            if suggestion:
+                message += f"; did you mean {suggestion}?"
+        problems.append(AnnotationProblem(message, key))
+    return problems
+
+
+def _is_known(key: str) -> bool:
+    schema = annotation_schema()
+    if key in schema["properties"]:
+        return True
+    return any(
+        re.search(pattern, key)
+        for pattern in schema["patternProperties"]
+        if pattern.startswith("^vault")
+    )
+
+
+def did_you_mean(key: str) -> str | None:
+    """The known annotation closest to a misspelt ``key``, if any is close."""
+    candidates = [name for name in annotation_schema()["properties"] if name != STATUS]
+    name = key[len(PREFIX) :]
+    # agent-inject-secrets-db -> agent-inject-secret-db: try every pattern form
+    # with the user's suffix cut after each of its dashes.
+    cuts = [match.end() for match in re.finditer("-", name)]
+    for pattern_prefix in PATTERN_PREFIXES:
+        candidates += [pattern_prefix + name[cut:] for cut in cuts if name[cut:]]
+    # Compare without the shared prefix, or every name looks close to every other.
+    names = [candidate[len(PREFIX) :] for candidate in candidates]
+    matches = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return PREFIX + matches[0] if matches else None
+
+
+@cache
+def annotation_schema() -> dict[str, Any]:
+    text = resources.files("transformer").joinpath("schemas/pod-annotations.schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator() -> Validator:
+    # jsonschema costs ~100 ms to import: only pods that opt in pay for it.
+    from jsonschema import Draft202012Validator
+
+    validator: Validator = Draft202012Validator(annotation_schema())
+    return validator
+
+
+def _property_schema(key: str) -> Mapping[str, Any]:
+    schema = annotation_schema()
+    if key in schema["properties"]:
+        return schema["properties"][key]  # type: ignore[no-any-return]
+    for pattern, subschema in schema["patternProperties"].items():
+        if re.search(pattern, key):
+            return subschema  # type: ignore[no-any-return]
+    return {}
+
+
+def _value_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
+    subset = {key: value for key, value in annotations.items() if isinstance(key, str)}
+    problems: dict[str, AnnotationProblem] = {}
+    for error in _validator().iter_errors(subset):
+        if not error.path or error.validator == "additionalProperties":
+            continue  # unknown names are reported by _name_problems, with a suggestion
+        key = str(error.path[0])
+        if key in problems:
+            continue
+        value = subset[key]
+        if not isinstance(value, str):
+            message = f"{key}: the value must be a string: quote it ({json.dumps(value)!s})"
+        else:
+            subschema = error.schema if isinstance(error.schema, Mapping) else {}
+            expected = _property_schema(key).get("description") or subschema.get(
+                "description", "valid"
+            )
+            message = f"{key}: {json.dumps(value)} is not {expected}"
+        problems[key] = AnnotationProblem(message, key)
+    return list(problems.values())
+
+
+def _bool(annotations: Mapping[str, Any], key: str) -> bool | None:
+    value = annotations.get(PREFIX + key)
+    return None if value is None else value in TRUE_VALUES
+
+
+def _str(annotations: Mapping[str, Any], key: str) -> str | None:
+    value = annotations.get(PREFIX + key)
+    return value.strip() if isinstance(value, str) else None
+
+
+def _int(annotations: Mapping[str, Any], key: str) -> int | None:
+    value = _str(annotations, key)
+    return None if value is None else int(value)
+
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Go-style ``1m30s`` (or a plain number of seconds) -> seconds."""
+    text = text.strip()
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        return float(text)
+    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))
+
+
+def split_command(text: str) -> tuple[str, ...]:
+    """``/server --port 8080`` -> its words, like a shell would split them (none runs)."""
+    return tuple(shlex.split(text))
+
+
+def default_template(path: str) -> str:
+    """Every key of the secret as one ``KEY=value`` line.
+
+    A KV version 2 read (``<mount>/data/...``) holds the keys in ``.Data.data``;
+    every other engine in ``.Data``. The newline is the template's own text, so
+    the agent splits entries there and never inside a value.
+    """
+    parts = path.strip("/").split("/")
+    data = ".Data.data" if len(parts) > 2 and parts[1] == "data" else ".Data"
+    return (
+        f"{{{{ with secret {json.dumps(path)} }}}}{{{{ range $k, $v := {data} }}}}"
+        "{{ $k }}={{ $v }}\n{{ end }}{{ end }}"
+    )
+
+
+def _build(
+    annotations: Mapping[str, Any],
+) -> tuple[InjectionRequest | None, list[AnnotationProblem]]:
+    problems: list[AnnotationProblem] = []
+    preserve_case = bool(_bool(annotations, "preserve-secret-case"))
+
+    def secret_name(key: str, prefix: str) -> str:
+        name = key[len(prefix) :]
+        return name if preserve_case else name.lower()
+
+    paths: dict[str, str] = {}
+    for key, value in annotations.items():
+        if isinstance(key, str) and key.startswith(SECRET_PREFIX):
+            name = secret_name(key, SECRET_PREFIX)
+            if name in paths:
+                problems.append(
+                    AnnotationProblem(
+                        f"{key}: a secret named {name!r} is already requested "
+                        "(names are compared lower-cased unless preserve-secret-case)",
+                        key,
+                    )
+                )
+            paths[name] = value.strip().lstrip("/")
+    templates: dict[str, str] = {}
+    for key, value in annotations.items():
+        if isinstance(key, str) and key.startswith(TEMPLATE_PREFIX):
+            name = secret_name(key, TEMPLATE_PREFIX)
+            if name not in paths:
+                problems.append(
+                    AnnotationProblem(
+                        f"{key}: template {name!r} has no matching secret: "
+                        f"add {SECRET_PREFIX}{key[len(TEMPLATE_PREFIX) :]}",
+                        key,
+                    )
+                )
+            templates[name] = value
+    if not paths:
+        problems.append(
+            AnnotationProblem(
+                f"no secret requested: add {SECRET_PREFIX}<name> with a Vault path", INJECT
+            )
+        )
+    role = _str(annotations, "role")
+    if role is None:
+        problems.append(
+            AnnotationProblem(f"missing {ROLE}: the Vault role the pod logs in with", INJECT)
+        )
+    exec_command: tuple[str, ...] | None = None
+    exec_commands: dict[str, tuple[str, ...]] = {}
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not key.startswith(EXEC_COMMAND):
+            continue
+        try:
+            words = split_command(value)
+        except ValueError as error:
+            problems.append(AnnotationProblem(f"{key}: cannot split {value!r}: {error}", key))
+            continue
+        if key == EXEC_COMMAND:
+            exec_command = words
+        else:
+            exec_commands[key[len(EXEC_COMMAND_PREFIX) :]] = words
+    timeout = _str(annotations, "client-timeout")
+    timeout_seconds = None if timeout is None else parse_duration(timeout)
+    if timeout_seconds is not None and timeout_seconds <= 0:
+        problems.append(
+            AnnotationProblem(
+                f"{PREFIX}client-timeout: must be more than 0", PREFIX + "client-timeout"
+            )
+        )
+    if problems or role is None:
+        return None, problems
+    containers = _str(annotations, "agent-inject-containers")
+    service = _str(annotations, "service")
+    auth_path = _str(annotations, "auth-path")
+    return (
+        InjectionRequest(
+            role=role,
+            secrets=tuple(
+                SecretRequest(name, path, templates.get(name) or default_template(path))
+                for name, path in paths.items()
+            ),
+            auth_type=_str(annotations, "auth-type"),
+            auth_path=None if auth_path is None else auth_path.strip("/"),
+            namespace=_str(annotations, "namespace"),
+            service=None if service is None else service.rstrip("/"),
+            ca_cert=_str(annotations, "ca-cert"),
+            tls_skip_verify=_bool(annotations, "tls-skip-verify"),
+            tls_server_name=_str(annotations, "tls-server-name"),
+            agent_image=_str(annotations, "agent-image"),
+            containers=None
+            if containers is None
+            else tuple(dict.fromkeys(name.strip() for name in containers.split(","))),
+            requests_cpu=_str(annotations, "agent-requests-cpu"),
+            requests_mem=_str(annotations, "agent-requests-mem"),
+            limits_cpu=_str(annotations, "agent-limits-cpu"),
+            limits_mem=_str(annotations, "agent-limits-mem"),
+            run_as_user=_int(annotations, "agent-run-as-user"),
+            run_as_group=_int(annotations, "agent-run-as-group"),
+            max_retries=_int(annotations, "client-max-retries"),
+            timeout_seconds=timeout_seconds,
+            token_to_app=bool(_bool(annotations, "agent-inject-token")),
+            exec_command=exec_command,
+            exec_commands=exec_commands,
+        ),
+        [],
+    )

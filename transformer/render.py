@@ -1,0 +1,112 @@
+"""The pure core of ``vault-exec render``: a manifest stream in, a stream out.
+
+Documents are cut apart as text and only the ones that are rewritten are
+re-emitted; every other document is copied byte for byte (its ``# Source:``
+comment, quoting, key order and all). Problems are collected for the whole
+stream and then located; with any error there is no output at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import replace
+
+from transformer import yamlio
+from transformer.inject import inject
+from transformer.options import Options
+from transformer.problems import Problem, Resource, has_errors
+
+EMPTY_INPUT = (
+    "no Kubernetes objects in the input: refusing to write an empty stream "
+    "(Helm 3 would install an empty release)"
+)
+_END_MARKER = re.compile(r"^\.\.\.[ \t]*(#[^\n]*)?\r?\n?\Z", re.MULTILINE)
+
+
+def render(text: str, options: Options, *, filename: str = "-") -> tuple[str, list[Problem]]:
+    """Inject every opted-in pod template of ``text``.
+
+    Returns (output, problems); with any error problem the output is "".
+    """
+    return render_sources([(filename, text)], options)
+
+
+def check(text: str, options: Options, *, filename: str = "-") -> list[Problem]:
+    """The problems :func:`render` would report, without the output."""
+    return render(text, options, filename=filename)[1]
+
+
+def render_sources(
+    sources: Sequence[tuple[str, str]], options: Options
+) -> tuple[str, list[Problem]]:
+    """Render several (filename, text) inputs as one stream, in order.
+
+    Each document's problems name its own file.
+    """
+    pieces: list[str] = []
+    problems: list[Problem] = []
+    documents = 0
+    doc_index = 0
+    for filename, text in sources:
+        if pieces and not pieces[-1].endswith("\n"):
+            pieces.append("\n")
+        if pieces and text.strip() and not text.startswith("---"):
+            pieces.append("---\n")  # keep the last document of one file apart from the next
+        for chunk in yamlio.split_documents(text):
+            piece, found, is_document = _render_chunk(chunk, filename, doc_index, options)
+            pieces.append(piece)
+            problems += found
+            if is_document:
+                documents += 1
+                doc_index += 1
+    if not documents and not has_errors(problems):
+        name = sources[-1][0] if sources else "-"
+        problems.append(Problem(name, 1, 1, EMPTY_INPUT))
+    if has_errors(problems):
+        return "", problems
+    return "".join(pieces), problems
+
+
+def _render_chunk(
+    chunk: yamlio.Chunk, filename: str, doc_index: int, options: Options
+) -> tuple[str, list[Problem], bool]:
+    """(output text, problems, whether the chunk holds a document)."""
+    try:
+        obj = yamlio.load_document(chunk.text)
+    except yamlio.YamlSyntaxError as error:
+        problem = Problem(
+            filename, chunk.line + error.line, error.col, error.message, doc_index=doc_index
+        )
+        return "", [problem], True
+    if obj is None:
+        return chunk.text, [], False  # only comments or an empty document: keep as is
+    if not isinstance(obj, MutableMapping):
+        return chunk.text, [], True
+    findings = inject(obj, options)
+    if findings.problems:
+        return "", _locate(findings.problems, chunk, filename, doc_index), True
+    if not findings.changed:
+        return chunk.text, [], True
+    head = chunk.prefix or ("---\n" if chunk.text.startswith("---") else "")
+    end = _END_MARKER.search(chunk.text)
+    tail = "...\n" if end is not None else ""
+    return head + yamlio.dump_document(obj) + tail, [], True
+
+
+def _locate(
+    problems: list[Problem], chunk: yamlio.Chunk, filename: str, doc_index: int
+) -> list[Problem]:
+    """Give each problem its file, line and column (ruamel.yaml, error path only)."""
+    first_content_line = chunk.line + chunk.prefix.count("\n") + 1
+    located = []
+    for problem in problems:
+        where = yamlio.locate(chunk.text, problem.path) if problem.path else None
+        line, col = (chunk.line + where[0], where[1]) if where else (first_content_line, 1)
+        located.append(replace(problem, filename=filename, line=line, col=col, doc_index=doc_index))
+    return located
+
+
+def resource_of(obj: object) -> Resource | None:
+    """The identity of a loaded document (for front ends that report per object)."""
+    return Resource.of(obj) if isinstance(obj, Mapping) else None

@@ -1,0 +1,96 @@
+"""Where pod templates live in each supported Kubernetes kind.
+
+An explicit table rather than "anything with spec.template.spec.containers":
+other kinds share that shape (Knative Services, ...) and must not be rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from transformer.problems import FieldPath, Resource
+
+HELM_HOOK_ANNOTATION = "helm.sh/hook"
+
+#: (API group, kind) -> path of the pod template (an object with metadata and spec).
+#: A Pod is its own template. The core group is "".
+POD_TEMPLATE_PATHS: Mapping[tuple[str, str], FieldPath] = {
+    ("", "Pod"): (),
+    ("", "PodTemplate"): ("template",),
+    ("", "ReplicationController"): ("spec", "template"),
+    ("apps", "Deployment"): ("spec", "template"),
+    ("apps", "StatefulSet"): ("spec", "template"),
+    ("apps", "DaemonSet"): ("spec", "template"),
+    ("apps", "ReplicaSet"): ("spec", "template"),
+    ("batch", "Job"): ("spec", "template"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template"),
+    ("argoproj.io", "Rollout"): ("spec", "template"),
+}
+
+LIST_KIND = "List"
+
+
+@dataclass(frozen=True)
+class PodTemplate:
+    """One pod template found in a document."""
+
+    path: FieldPath  # from the document root to the template
+    template: MutableMapping[str, Any]
+    owner: MutableMapping[str, Any]  # the object holding it (a List item, or the document)
+    owner_path: FieldPath
+    resource: Resource | None
+
+
+def api_group(api_version: object) -> str | None:
+    """``apps/v1`` -> ``apps``; ``v1`` -> "" (core); not a string -> None."""
+    if not isinstance(api_version, str) or not api_version:
+        return None
+    group, slash, _version = api_version.rpartition("/")
+    return group if slash else ""
+
+
+def is_helm_hook(obj: Mapping[str, Any]) -> bool:
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return False
+    annotations = metadata.get("annotations")
+    return isinstance(annotations, Mapping) and HELM_HOOK_ANNOTATION in annotations
+
+
+def find_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
+    """Every pod template of a supported kind in ``obj``, items of a ``List`` included.
+
+    A Rollout that points at a Deployment (``spec.workloadRef``) has no template
+    of its own and is skipped; so is a template that is not a mapping.
+    """
+    if not isinstance(obj, MutableMapping):
+        return
+    kind = obj.get("kind")
+    group = api_group(obj.get("apiVersion"))
+    if kind == LIST_KIND and group == "":
+        items = obj.get("items")
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                yield from find_pod_templates(item, (*path, "items", index))
+        return
+    if not isinstance(kind, str) or group is None:
+        return
+    template_path = POD_TEMPLATE_PATHS.get((group, kind))
+    if template_path is None:
+        return
+    spec = obj.get("spec")
+    if kind == "Rollout" and isinstance(spec, Mapping) and spec.get("workloadRef") is not None:
+        return
+    node: Any = obj
+    for step in template_path:
+        node = node.get(step) if isinstance(node, Mapping) else None
+    if isinstance(node, MutableMapping):
+        yield PodTemplate(
+            path=(*path, *template_path),
+            template=node,
+            owner=obj,
+            owner_path=path,
+            resource=Resource.of(obj),
+        )

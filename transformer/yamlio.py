@@ -1,0 +1,206 @@
+"""The one module that knows YAML libraries (PyYAML for speed, ruamel.yaml for locations).
+
+Why two: a render pays for every document on every ``helm upgrade``, so the hot
+path is libyaml's C loader and emitter, and only the documents that are
+rewritten get re-emitted at all; everything else is copied as text. ruamel.yaml
+keeps line/column of every key, so it is used on the error path to point a
+problem at its line, and by front ends that must keep comments (KRM).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from transformer.problems import FieldPath
+
+#: YAML forbids ``---`` and ``...`` at the start of a line inside content, so a
+#: textual split at these markers is exact.
+_MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+_PREFIX_LINE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)")
+
+_CLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+# Tags whose implicit resolution would change what a string means when an
+# injected document is written back: Kubernetes wants timestamps as strings,
+# and "=" is a plain string to it (PyYAML cannot even construct it).
+_KEEP_AS_STRING = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+
+
+class _Loader(_CLoader):  # type: ignore[misc, valid-type]
+    """libyaml's C parser with Kubernetes-friendly scalar resolution."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in _KEEP_AS_STRING]
+    for first, resolvers in _CLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _Dumper(_CDumper):  # type: ignore[misc, valid-type]
+    """libyaml's C emitter; multi-line strings (templates) as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+class YamlSyntaxError(Exception):
+    """A document is not valid YAML. ``line``/``col`` are 1-based, relative to the text."""
+
+    def __init__(self, message: str, line: int, col: int) -> None:
+        super().__init__(f"{line}:{col}: {message}")
+        self.message = message
+        self.line = line
+        self.col = col
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One document's text: its ``---`` line (if any), leading comments, body."""
+
+    start: int  # offset in the stream
+    end: int
+    line: int  # 0-based line of ``start`` in the stream
+    text: str
+
+    @property
+    def prefix(self) -> str:
+        """The marker line and the comment/blank lines before the content (``# Source:``)."""
+        text = self.text
+        position = 0
+        if text.startswith("---"):
+            newline = text.find("\n")
+            rest = text[3 : newline if newline >= 0 else len(text)]
+            if rest.strip() and not rest.strip().startswith("#"):
+                return ""  # content on the marker line itself: no separable prefix
+            position = len(text) if newline < 0 else newline + 1
+        while True:
+            match = _PREFIX_LINE.match(text, position)
+            if match is None or match.end() == position:
+                return text[:position]
+            position = match.end()
+
+
+def split_documents(text: str) -> list[Chunk]:
+    """Cut a stream into document chunks whose concatenation is ``text`` exactly."""
+    cuts = {0, len(text)}
+    for match in _MARKER.finditer(text):
+        if match.group(1) == "---":
+            cuts.add(match.start())
+        else:  # ``...`` ends a document: the next one starts on the next line
+            newline = text.find("\n", match.start())
+            cuts.add(len(text) if newline < 0 else newline + 1)
+    ordered = sorted(cuts)
+    chunks: list[Chunk] = []
+    line = 0
+    for start, end in itertools.pairwise(ordered):
+        piece = text[start:end]
+        chunks.append(Chunk(start, end, line, piece))
+        line += piece.count("\n")
+    return chunks
+
+
+def load_document(text: str) -> Any:
+    """Load one document with the C loader; raise YamlSyntaxError located in ``text``."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = error.problem or error.context or "invalid YAML"
+        if error.context and error.problem:
+            message = f"{error.problem} ({error.context})"
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        raise YamlSyntaxError(f"invalid YAML: {message}", line, col) from None
+    except yaml.YAMLError as error:  # ReaderError: bad characters
+        position = getattr(error, "position", 0)
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        reason = getattr(error, "reason", "") or str(error)
+        raise YamlSyntaxError(f"invalid YAML: {reason}", line, col) from None
+    except RecursionError:
+        raise YamlSyntaxError("invalid YAML: the document is nested too deeply", 1, 1) from None
+
+
+def dump_document(obj: Any) -> str:
+    """Emit one document in Kubernetes' usual block style, keys in their order."""
+    return yaml.dump(
+        obj,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1 << 30,  # never fold a long string (images, JSON config)
+    )
+
+
+def locate(text: str, path: FieldPath) -> tuple[int, int] | None:
+    """1-based (line, col) in ``text`` of the deepest existing part of ``path``.
+
+    Uses ruamel.yaml, imported here and only here: the error path is rare and
+    ruamel's import and parse cost would dominate a clean render.
+    """
+    try:
+        data = load_roundtrip(text)
+    except Exception:  # locating is best effort; the problem itself stands
+        return None
+    return _walk(data, path)
+
+
+def _walk(data: Any, path: FieldPath) -> tuple[int, int] | None:
+    location: tuple[int, int] | None = None
+    lc = getattr(data, "lc", None)
+    if lc is not None and lc.line is not None:
+        location = (lc.line + 1, lc.col + 1)
+    node = data
+    for step in path:
+        if isinstance(node, Mapping) and isinstance(step, str) and step in node:
+            found = node.lc.key(step) if hasattr(node, "lc") else None
+            node = node[step]
+        elif (
+            isinstance(node, Sequence)
+            and not isinstance(node, str)
+            and isinstance(step, int)
+            and 0 <= step < len(node)
+        ):
+            found = node.lc.item(step) if hasattr(node, "lc") else None
+            node = node[step]
+        else:
+            break
+        if found is not None:
+            location = (found[0] + 1, found[1] + 1)
+    return location
+
+
+def _roundtrip() -> Any:
+    from ruamel.yaml import YAML
+
+    handler = YAML(typ="rt")
+    handler.allow_duplicate_keys = True
+    handler.preserve_quotes = True
+    handler.width = 1 << 30
+    return handler
+
+
+def load_roundtrip(text: str) -> Any:
+    """Comment- and position-keeping load (ruamel.yaml round trip)."""
+    return _roundtrip().load(text)
+
+
+def dump_roundtrip(obj: Any) -> str:
+    """Emit what :func:`load_roundtrip` loaded, comments included."""
+    import io
+
+    out = io.StringIO()
+    _roundtrip().dump(obj, out)
+    return out.getvalue()
