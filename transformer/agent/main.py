@@ -1,0 +1,238 @@
+"""``vault-exec-agent``: the agent's one entry point and its one error handler.
+
+``run [--config FILE] -- CMD [ARGS...]``: read the config, log in, fetch, render,
+build the environment, revoke the token, ``execve`` CMD.
+``install DEST``: copy the agent bundle (see :mod:`transformer.agent.install`).
+
+Start-up cost is on every pod's critical path, so modules are imported only
+when the subcommand needs them (measure with ``python -X importtime``).
+Users see one line ``vault-exec-agent: <message>`` on failure, never a
+traceback, and never a secret value.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
+
+from transformer.agent.errors import AgentError
+
+PROG = "vault-exec-agent"
+
+#: Exit status for a bug in the agent (EX_SOFTWARE).
+EXIT_INTERNAL = 70
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # First thing: which descriptors the parent handed over (they stay the app's).
+    from transformer.agent.execute import inheritable_fds
+
+    keep_fds = inheritable_fds()
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args, keep_fds)
+    except AgentError as exc:
+        say(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except Exception as exc:  # one handler for the whole agent: no traceback, no value
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = (
+            f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+        )
+        say(f"internal error: {type(exc).__name__}{where} (please report this)")
+        return EXIT_INTERNAL
+
+
+def say(message: str) -> None:
+    """One line on stderr. Callers never pass a secret value."""
+    try:
+        sys.stderr.write(f"{PROG}: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # no stderr: nothing else to do
+
+
+def _dispatch(args: list[str], keep_fds: frozenset[int]) -> int:
+    # Split at the first "--" ourselves: everything after it is the app's argv.
+    command: list[str] | None = None
+    if "--" in args:
+        at = args.index("--")
+        args, command = args[:at], args[at + 1 :]
+    options = _parser().parse_args(args)
+    if options.subcommand == "install":
+        return _install(options.dest)
+    if options.subcommand == "run":
+        if command is None:
+            command = list(options.command)
+        elif options.command:
+            raise AgentError("run: put every argument of the command after '--'", exit_code=2)
+        if not command:
+            raise AgentError(
+                "run: missing the command to execute (run [--config FILE] -- CMD [ARGS...])",
+                exit_code=2,
+            )
+        run(options.config, command, keep_fds)
+    _parser().print_usage(sys.stderr)
+    return 2
+
+
+def _parser() -> Any:
+    import argparse
+
+    from transformer import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Log in to Vault, fetch secrets, exec the app."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="subcommand", metavar="{run,install}")
+    run_parser = sub.add_parser("run", help="fetch secrets into the environment, then exec CMD")
+    run_parser.add_argument(
+        "--config", metavar="FILE", help="JSON config file (default: the VAULT_EXEC_CONFIG env var)"
+    )
+    run_parser.add_argument(
+        "command", nargs="*", metavar="-- CMD [ARGS...]", help=argparse.SUPPRESS
+    )
+    install_parser = sub.add_parser(
+        "install", help="copy the agent bundle to DEST (init container)"
+    )
+    install_parser.add_argument("dest", metavar="DEST")
+    return parser
+
+
+def _install(dest: str) -> int:
+    try:
+        from transformer.agent.install import InstallError, install_bundle
+    except ImportError:
+        raise AgentError("install: this build of the agent has no bundle installer") from None
+    try:
+        install_bundle(dest)
+    except InstallError as exc:
+        raise AgentError(f"install: {exc}") from None
+    return 0
+
+
+def run(config_file: str | None, command: list[str], keep_fds: frozenset[int]) -> NoReturn:
+    """Everything up to the exec; raises AgentError, or never returns."""
+    _exit_promptly_on_signals()
+    from transformer.agent.config import parse_config
+    from transformer.agent.contract import CONFIG_ENV_VAR
+    from transformer.agent.envfile import parse_output
+    from transformer.agent.environment import child_environment
+    from transformer.agent.execute import exec_command, resolve_command
+    from transformer.agent.vault import VaultClient, has_lease
+
+    config = parse_config(*_config_text(config_file, CONFIG_ENV_VAR))
+    container_env = dict(os.environ)
+    templates = _parse_templates(config.templates)
+
+    client = VaultClient(config.vault, config.retry)
+    client.login(config.auth, container_env)
+    client.prefetch(
+        [spec.path for spec in config.templates] + [p for t in templates for p in t.secret_paths()]
+    )
+
+    held_lease = False
+
+    def secret(path: str, args: list[str]) -> Mapping[str, Any]:
+        nonlocal held_lease
+        response = client.secret(path, args)
+        held_lease = held_lease or has_lease(response)
+        return response
+
+    entries = []
+    for spec, template in zip(config.templates, templates, strict=True):
+        entries.extend(parse_output(_render(template, secret, container_env), spec.name))
+
+    child = child_environment(
+        container_env,
+        entries,
+        frozen=bool(getattr(sys, "frozen", False)) or "__compiled__" in globals(),
+        token_for_app=client.token if config.token.to_app else None,
+    )
+    for name in child.shadowed:
+        say(f"secret {name} replaces the container's environment variable {name}")
+    path = resolve_command(command[0], child.env)
+
+    if client.token_is_own:
+        if config.token.to_app:
+            pass  # agent-inject-token: the app uses the token on purpose
+        elif not config.token.revoke:
+            say("keeping the Vault token (token.revoke is false)")
+        elif held_lease:
+            say("keeping the Vault token: a rendered secret holds a lease that revoking would end")
+        else:
+            try:
+                client.revoke_self()
+            except AgentError as exc:
+                # The token expires with its TTL; failing the pod for it helps no one.
+                say(f"warning: could not revoke the Vault token: {exc}")
+    exec_command(path, command, child.env, keep_fds)
+
+
+def _config_text(config_file: str | None, env_var: str) -> tuple[str, str]:
+    from transformer.agent.errors import ConfigError
+
+    if config_file is not None:
+        try:
+            with open(config_file, encoding="utf-8") as f:
+                return f.read(), config_file
+        except OSError as exc:
+            raise ConfigError(f"config: cannot read {config_file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config: {config_file} is not UTF-8 text") from None
+    text = os.environ.get(env_var)
+    if text is None:
+        raise ConfigError(f"config: set {env_var} or pass --config FILE")
+    return text, env_var
+
+
+def _parse_templates(specs: Sequence[Any]) -> list[Any]:
+    engine = _engine()
+    parsed = []
+    for spec in specs:
+        try:
+            parsed.append(engine.parse(spec.template, spec.name))
+        except engine.TemplateError as exc:
+            raise AgentError(str(exc)) from None
+    return parsed
+
+
+def _render(template: Any, secret: Any, env: Mapping[str, str]) -> list[tuple[str, bool]]:
+    engine = _engine()
+    try:
+        pieces: list[tuple[str, bool]] = template.render(secret, env)
+    except engine.TemplateError as exc:
+        raise AgentError(str(exc)) from None
+    return pieces
+
+
+def _engine() -> Any:
+    # importlib until the template engine (helper G) lands in this checkout.
+    import importlib
+
+    try:
+        return importlib.import_module("transformer.agent.template")
+    except ImportError:
+        raise AgentError("the template engine is not part of this build") from None
+
+
+def _exit_promptly_on_signals() -> None:
+    """As PID 1 the kernel ignores signals without a handler: exit on SIGTERM/SIGINT
+    until the exec (execve resets the handlers for the app)."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        os.write(2, f"{PROG}: stopped by {name} before starting the command\n".encode())
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)

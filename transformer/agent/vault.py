@@ -1,0 +1,309 @@
+"""The agent's Vault/OpenBao client: log in, read, write, revoke-self.
+
+Only the calls the agent needs, on :mod:`transformer.agent.wire`. Transient
+failures (connection errors, 5xx incl. sealed 503, 429, 412) are retried with
+jittered exponential backoff until the start-up deadline or the retry budget
+runs out; anything else (400, 403, 404, ...) fails at once. Messages name the
+method, the path and the status, never a value: Vault's own error text is shown
+for reads and logins only (it describes the request, not secret data), never
+for writes, whose parameters the template supplied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from transformer.agent.config import AuthSettings, RetrySettings, VaultSettings
+from transformer.agent.errors import AgentError
+from transformer.agent.wire import Endpoint, TLSSettings, WireError
+
+#: Backoff between attempts: BASE * 2**n seconds, capped, times a jitter in [0.5, 1).
+BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 5.0
+#: Upper bound for one attempt, within what is left of the deadline.
+ATTEMPT_TIMEOUT_SECONDS = 30.0
+
+_RETRIED_STATUSES = frozenset({412, 429})
+_PATH_SAFE = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/@:+,;=!*'()$&"
+)
+
+
+class VaultError(AgentError):
+    """A Vault call failed for good (after retries, or at once for 4xx)."""
+
+
+class VaultClient:
+    """Holds the address, TLS settings, token and the start-up deadline."""
+
+    def __init__(
+        self,
+        settings: VaultSettings,
+        retry: RetrySettings,
+        *,
+        deadline: float | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        try:
+            self._endpoint = Endpoint(
+                settings.address,
+                TLSSettings(
+                    ca_file=settings.ca_cert,
+                    server_name=settings.tls_server_name,
+                    skip_verify=settings.tls_skip_verify,
+                ),
+            )
+        except ValueError as exc:
+            raise AgentError(f"vault: {exc}") from None
+        self._namespace = settings.namespace
+        self._max_retries = retry.max_retries
+        self._clock = clock
+        self.deadline = deadline if deadline is not None else clock() + retry.timeout_seconds
+        self._timeout_seconds = retry.timeout_seconds
+        self.token: str | None = None
+        #: True when the token came from a login by the agent (so it may revoke it).
+        self.token_is_own = False
+        self._cache: dict[tuple[str, tuple[str, ...]], _Pending] = {}
+        self._lock = threading.Lock()
+
+    # ---- authentication -------------------------------------------------
+
+    def login(self, auth: AuthSettings, environ: Mapping[str, str]) -> None:
+        """Obtain a token: ``kubernetes``/``jwt`` login, or a given ``token``."""
+        if auth.method == "token":
+            self.token = _given_token(environ)
+            self.token_is_own = False
+            return
+        jwt = _read_service_account_token(auth.token_path)
+        path = f"{auth.mount_path}/login"
+        answer = self._call("POST", path, {"role": auth.role, "jwt": jwt}, show_errors=True)
+        client_token = (answer.get("auth") or {}).get("client_token")
+        if not isinstance(client_token, str) or not client_token:
+            raise VaultError(f"POST {path}: Vault's answer holds no client token")
+        self.token = client_token
+        self.token_is_own = True
+
+    def revoke_self(self) -> None:
+        self._call("POST", "auth/token/revoke-self", None, show_errors=True)
+
+    # ---- secrets ----------------------------------------------------------
+
+    def read(self, path: str) -> dict[str, Any]:
+        return self._call("GET", path, None, show_errors=True)
+
+    def write(self, path: str, data: Mapping[str, str]) -> dict[str, Any]:
+        return self._call("PUT", path, dict(data), show_errors=False)
+
+    def secret(self, path: str, args: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        """The template's ``secret``: a read, or a write when given ``k=v`` args.
+
+        Each distinct call is made once; concurrent callers of the same one
+        wait for the first.
+        """
+        key = (path, tuple(args))
+        with self._lock:
+            pending = self._cache.get(key)
+            owner = pending is None
+            if pending is None:
+                pending = self._cache[key] = _Pending()
+        if owner:
+            try:
+                pending.result = (
+                    self.write(path, _write_data(path, args)) if args else self.read(path)
+                )
+            except AgentError as exc:
+                pending.error = exc
+            except Exception as exc:  # a bug: keep other waiters from hanging
+                pending.error = AgentError(f"{path}: internal error ({type(exc).__name__})")
+            finally:
+                pending.done.set()
+        else:
+            pending.done.wait()
+        if pending.error is not None:
+            raise AgentError(str(pending.error), exit_code=pending.error.exit_code)
+        assert pending.result is not None
+        return pending.result
+
+    def prefetch(self, paths: list[str]) -> None:
+        """Start reading ``paths`` concurrently; errors surface when a path is used."""
+        for path in dict.fromkeys(paths):
+            if (path, ()) not in self._cache:
+                threading.Thread(target=self._prefetch_one, args=(path,), daemon=True).start()
+
+    def _prefetch_one(self, path: str) -> None:
+        try:  # noqa: SIM105 (contextlib is an import the agent does not need)
+            self.secret(path)
+        except AgentError:
+            pass  # kept in the cache; raised to the template that uses the path
+
+    # ---- the call with retries -----------------------------------------
+
+    def _call(
+        self, method: str, path: str, payload: Mapping[str, Any] | None, *, show_errors: bool
+    ) -> dict[str, Any]:
+        path = path.strip("/")
+        url = "/v1/" + _quote_path(path)
+        headers = {"X-Vault-Request": "true"}
+        if self._namespace:
+            headers["X-Vault-Namespace"] = self._namespace
+        if self.token:
+            headers["X-Vault-Token"] = self.token
+        body = json.dumps(payload).encode() if payload is not None else None
+        where = f"{method} {path}"
+        attempt = 0
+        while True:
+            remaining = self.deadline - self._clock()
+            try:
+                response = self._endpoint.request(
+                    method,
+                    url,
+                    headers=headers,
+                    body=body,
+                    timeout=max(0.001, min(ATTEMPT_TIMEOUT_SECONDS, remaining)),
+                )
+            except WireError as exc:
+                failure = (
+                    f"cannot reach Vault at {self._endpoint.host}:{self._endpoint.port}: {exc}"
+                )
+            else:
+                if 200 <= response.status < 300:
+                    return _json_object(response.body, where)
+                failure = _status_failure(response.status, response.body, show_errors)
+                if response.status < 500 and response.status not in _RETRIED_STATUSES:
+                    raise VaultError(f"{where}: {failure}")
+            attempt += 1
+            delay = _backoff(attempt)
+            if attempt > self._max_retries:
+                raise VaultError(f"{where}: {failure} (gave up after {attempt} attempts)")
+            if self._clock() + delay >= self.deadline:
+                raise VaultError(
+                    f"{where}: {failure} (gave up after {attempt} attempts: "
+                    f"deadline of {self._timeout_seconds:g} s)"
+                )
+            time.sleep(delay)
+
+
+class _Pending:
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: dict[str, Any] | None = None
+        self.error: AgentError | None = None
+
+
+def has_lease(response: Mapping[str, Any]) -> bool:
+    """Whether revoking the agent's token would kill what this response holds.
+
+    A lease (dynamic secrets: ``lease_id`` set, or ``renewable``) or a token
+    created through ``secret`` (``auth`` set: a child token dies with its parent).
+    """
+    return (
+        bool(response.get("lease_id"))
+        or response.get("renewable") is True
+        or bool(response.get("auth"))
+    )
+
+
+def _given_token(environ: Mapping[str, str]) -> str:
+    token = environ.get("VAULT_TOKEN", "").strip()
+    if token:
+        return token
+    home = environ.get("HOME") or os.path.expanduser("~")
+    token_file = os.path.join(home, ".vault-token")
+    try:
+        with open(token_file, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError:
+        token = ""
+    if not token:
+        raise AgentError("auth: token auth needs VAULT_TOKEN or ~/.vault-token")
+    return token
+
+
+def _read_service_account_token(token_path: str) -> str:
+    try:
+        with open(token_path, encoding="utf-8") as f:
+            jwt = f.read().strip()
+    except OSError as exc:
+        raise AgentError(
+            f"auth: cannot read the service-account token {token_path}: {exc.strerror or exc}"
+        ) from None
+    except UnicodeDecodeError:
+        raise AgentError(f"auth: the service-account token {token_path} is not text") from None
+    if not jwt:
+        raise AgentError(f"auth: the service-account token {token_path} is empty")
+    return jwt
+
+
+def _write_data(path: str, args: list[str] | tuple[str, ...]) -> dict[str, str]:
+    data: dict[str, str] = {}
+    for number, arg in enumerate(args, 1):
+        key, eq, value = arg.partition("=")
+        if not eq or not key:
+            raise AgentError(f'secret "{path}": argument {number} is not key=value')
+        data[key] = value
+    return data
+
+
+def _quote_path(path: str) -> str:
+    """Percent-encode the path part; keep a ``?query`` (e.g. KV v2 ``?version=2``)."""
+    path, question, query = path.partition("?")
+    quoted = "".join(chr(b) if b in _PATH_SAFE else f"%{b:02X}" for b in path.encode("utf-8"))
+    if question:
+        quoted += "?" + "".join(
+            chr(b) if b in _PATH_SAFE or b == ord("?") else f"%{b:02X}"
+            for b in query.encode("utf-8")
+        )
+    return quoted
+
+
+def _json_object(body: bytes, where: str) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise VaultError(f"{where}: Vault's answer is not JSON") from None
+    if not isinstance(value, dict):
+        raise VaultError(f"{where}: Vault's answer is not a JSON object")
+    return value
+
+
+_STATUS_WORDS = {
+    400: "bad request",
+    403: "permission denied",
+    404: "not found",
+    405: "method not allowed",
+    412: "precondition failed",
+    429: "Vault is unavailable (standby or rate limited)",
+    500: "Vault internal error",
+    502: "bad gateway",
+    503: "Vault is sealed or unavailable",
+    504: "gateway timeout",
+}
+
+
+def _status_failure(status: int, body: bytes, show_errors: bool) -> str:
+    text = f"{_STATUS_WORDS.get(status, 'HTTP error')} ({status})"
+    if not show_errors:
+        return text
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, AttributeError):
+        return text
+    if isinstance(errors, list):
+        detail = "; ".join(" ".join(str(e).split()) for e in errors if e)[:300]
+        if detail and detail.lower() != _STATUS_WORDS.get(status, "").lower():
+            text += f": {detail}"
+    return text
+
+
+def _backoff(attempt: int) -> float:
+    jitter = 0.5 + int.from_bytes(os.urandom(2), "big") / 131072  # [0.5, 1)
+    return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1)) * jitter)
