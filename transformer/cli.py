@@ -186,3 +186,52 @@ def render(ctx: click.Context, /, files: tuple[str, ...], **params: Any) -> None
     if code:
         ctx.exit(code)
     write_output(output)
+
+
+@main.command()
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("text", "json", "github", "sarif")),
+    default="text",
+    show_default=True,
+    help="text: path:line:col lines; github: workflow annotations; sarif: code scanning.",
+)
+@platform_options
+@click.pass_context
+def check(ctx: click.Context, /, files: tuple[str, ...], output_format: str, **params: Any) -> None:
+    """Check manifests (stdin or FILEs) with the render rules; rewrite nothing.
+
+    YAML files without a Kubernetes object (no top-level apiVersion and kind) are
+    skipped. The report goes to stdout; exit 1 when any problem is found.
+    """
+    from transformer.check import check_sources
+    from transformer.report import format_problems
+
+    options = options_from_params(params)
+    problems = check_sources(read_sources(files), options)
+    write_output(format_problems(problems, output_format))
+    if problems:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@main.command()
+@platform_options
+@click.pass_context
+def krm(ctx: click.Context, /, **params: Any) -> None:
+    """KRM function (kustomize/kpt): a ResourceList on stdin, the ResourceList out.
+
+    The functionConfig's spec (or a ConfigMap's data) holds platform defaults with the
+    config file's camelCase keys, over these flags. Problems become `results` and lines
+    on stderr; exit 1 when one is an error (kustomize then fails the build).
+    """
+    from transformer.krm import run_function
+
+    options = options_from_params(params)
+    outcome = run_function(read_sources(["-"])[0][1], options)
+    for result in outcome.results:
+        click.echo(f"vault-exec krm: {result.format()}", err=True)
+    write_output(outcome.text)
+    if outcome.failed:
+        ctx.exit(EXIT_PROBLEMS)

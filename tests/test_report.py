@@ -1,0 +1,125 @@
+"""Problem formatting: text lines, JSON, GitHub workflow commands, SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from transformer import __version__
+from transformer.problems import Problem, Resource
+from transformer.report import FORMATS, field_path, format_problems, format_text, rule_id
+
+DEPLOYMENT = Resource("apps/v1", "Deployment", "shop", "api")
+ROLE_PATH = ("spec", "template", "metadata", "annotations", "vault.hashicorp.com/role")
+
+ANNOTATION_PROBLEM = Problem(
+    filename="deploy/api.yaml",
+    line=12,
+    col=9,
+    message="unknown annotation vault.hashicorp.com/rol; did you mean vault.hashicorp.com/role?",
+    resource=DEPLOYMENT,
+    path=ROLE_PATH,
+)
+YAML_PROBLEM = Problem(filename="deploy/bad.yaml", line=3, col=1, message="invalid YAML: x")
+WARNING = Problem(
+    filename="-",
+    line=0,
+    col=0,
+    message="a, b: 100% odd\nsecond line",
+    resource=DEPLOYMENT,
+    severity="warning",
+    path=("spec", "template", "spec", "containers", 0, "command"),
+)
+
+
+def test_field_path_brackets_keys_with_dots_and_indexes() -> None:
+    assert field_path(ROLE_PATH) == "spec.template.metadata.annotations[vault.hashicorp.com/role]"
+    assert field_path(("spec", "containers", 1, "image")) == "spec.containers[1].image"
+    assert field_path(()) == ""
+
+
+def test_text_line_has_location_severity_message_and_resource() -> None:
+    assert format_text(ANNOTATION_PROBLEM) == (
+        "deploy/api.yaml:12:9: error: unknown annotation vault.hashicorp.com/rol; "
+        "did you mean vault.hashicorp.com/role? (Deployment/shop/api)"
+    )
+    # A message never spans lines: one problem, one line.
+    assert "\n" not in format_text(WARNING)
+    assert format_problems([], "text") == ""
+
+
+def test_rules_follow_where_the_problem_is() -> None:
+    assert rule_id(ANNOTATION_PROBLEM) == "annotation"
+    assert rule_id(YAML_PROBLEM) == "invalid-manifest"
+    assert rule_id(WARNING) == "injection"
+
+
+def test_json_lists_every_field() -> None:
+    entries = json.loads(format_problems([ANNOTATION_PROBLEM, YAML_PROBLEM], "json"))
+    assert entries[0] == {
+        "file": "deploy/api.yaml",
+        "line": 12,
+        "column": 9,
+        "severity": "error",
+        "message": ANNOTATION_PROBLEM.message,
+        "rule": "annotation",
+        "resource": {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "namespace": "shop",
+            "name": "api",
+        },
+        "field": "spec.template.metadata.annotations[vault.hashicorp.com/role]",
+        "documentIndex": 0,
+    }
+    assert entries[1]["resource"] is None
+    assert entries[1]["field"] is None
+
+
+def test_github_workflow_commands_are_escaped() -> None:
+    lines = format_problems([ANNOTATION_PROBLEM, WARNING], "github").splitlines()
+    assert lines[0].startswith(
+        "::error file=deploy/api.yaml,line=12,col=9,title=vault-exec annotation::"
+    )
+    assert lines[0].endswith("(Deployment/shop/api)")
+    # stdin has no file to point at; data escapes %, CR and LF.
+    assert lines[1] == (
+        "::warning title=vault-exec injection::a, b: 100%25 odd%0Asecond line (Deployment/shop/api)"
+    )
+    assert len(lines) == 2
+
+
+def test_sarif_is_a_valid_2_1_0_log() -> None:
+    log = json.loads(format_problems([ANNOTATION_PROBLEM, YAML_PROBLEM, WARNING], "sarif"))
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "vault-exec"
+    assert driver["version"] == __version__
+    rule_ids = [rule["id"] for rule in driver["rules"]]
+    assert set(rule_ids) == {"annotation", "invalid-manifest", "injection"}
+    first, second, third = run["results"]
+    assert first["ruleId"] == "annotation"
+    assert rule_ids[first["ruleIndex"]] == "annotation"
+    assert first["level"] == "error"
+    assert first["message"]["text"].endswith("(Deployment/shop/api)")
+    physical = first["locations"][0]["physicalLocation"]
+    assert physical == {
+        "artifactLocation": {"uri": "deploy/api.yaml"},
+        "region": {"startLine": 12, "startColumn": 9},
+    }
+    assert second["ruleId"] == "invalid-manifest"
+    assert third["level"] == "warning"
+    assert "locations" not in third  # stdin, line 0: nothing to point at
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_handles_no_problems(fmt: str) -> None:
+    out = format_problems([], fmt)
+    if fmt in ("json",):
+        assert json.loads(out) == []
+    elif fmt == "sarif":
+        assert json.loads(out)["runs"][0]["results"] == []
+    else:
+        assert out == ""
