@@ -111,9 +111,25 @@ class _Plan:
         init_containers.insert(0, self.init_container)
         _list(spec, "volumes").extend(self.volumes)
         for container, command in self.containers:
-            container["command"] = [AGENT_EXECUTABLE, "run", "--", *command]
+            _set_after(container, "command", [AGENT_EXECUTABLE, "run", "--", *command], "image")
             _list(container, "volumeMounts").extend(dict(mount) for mount in self.mounts)
             _list(container, "env").append({"name": CONFIG_ENV_VAR, "value": self.config_json})
+
+
+def _set_after(mapping: MutableMapping[str, Any], key: str, value: Any, after: str) -> None:
+    """Set ``key``, placing a new key right after ``after`` where people expect it."""
+    if key in mapping or after not in mapping:
+        mapping[key] = value
+        return
+    position = list(mapping).index(after) + 1
+    insert = getattr(mapping, "insert", None)
+    if callable(insert):  # ruamel.yaml's CommentedMap keeps its comments this way
+        insert(position, key, value)
+        return
+    items = list(mapping.items())
+    items.insert(position, (key, value))
+    mapping.clear()
+    mapping.update(items)
 
 
 def _list(mapping: MutableMapping[str, Any], key: str) -> MutableSequence[Any]:
@@ -231,13 +247,13 @@ def _plan(found: PodTemplate, options: Options) -> tuple[_Plan | None, list[Prob
             problem(f"the pod already has an init container named {INSTALL_CONTAINER!r}", spec_path)
         )
     needs_token = spec.get("automountServiceAccountToken") is False
-    for volume in (AGENT_VOLUME, TOKEN_VOLUME):
-        if volume in _names(spec.get("volumes")):
+    for index, volume in enumerate(_names(spec.get("volumes"))):
+        if volume in (AGENT_VOLUME, TOKEN_VOLUME):
             problems.append(
                 problem(
                     f"the pod already has a volume named {volume!r} but is not marked "
                     f'{ann.STATUS}: "{ann.INJECTED}"',
-                    (*spec_path, "volumes"),
+                    (*spec_path, "volumes", index),
                 )
             )
     if problems:

@@ -56,7 +56,7 @@ def render_sources(
         for chunk in yamlio.split_documents(text):
             piece, found, is_document = _render_chunk(chunk, filename, doc_index, options)
             pieces.append(piece)
-            problems += found
+            problems += sorted(found, key=lambda p: (p.line, p.col))
             if is_document:
                 documents += 1
                 doc_index += 1
