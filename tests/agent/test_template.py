@@ -1,0 +1,639 @@
+"""The template engine against Go text/template semantics and consul-template's functions.
+
+Expected outputs are written by hand from the documentation: Go's text/template
+package documentation (src/text/template/doc.go: actions, trim markers, pipelines,
+variables, functions), fmt's (verbs, %v of floats/maps/slices), encoding/json's
+(Marshal/MarshalIndent) and consul-template's docs/templating-language.md and
+template/funcs.go (argument orders: contains needle haystack, replaceAll old new s,
+split sep s, join sep list). Where the engine deliberately differs from Go (printing
+nil is an error instead of "<no value>"; see the module docstring) the test says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from transformer.agent.template import TemplateError, parse
+
+SEED = (
+    '{{- with secret "secret/data/spitikos/api" -}}\n'
+    "{{- range $key, $value := .Data.data }}\n"
+    "{{ $key }}={{ $value }}\n"
+    "{{- end }}\n"
+    "{{- end }}\n"
+)
+
+PEM = "-----BEGIN KEY-----\nMIIBAAAA\nBBBB==\n-----END KEY-----\n"
+
+SECRETS: dict[str, dict[str, Any]] = {
+    "secret/data/app": {
+        "request_id": "req-1",
+        "lease_id": "",
+        "lease_duration": 0,
+        "renewable": False,
+        "data": {
+            "data": {
+                "password": "s3cr3t",
+                "user": "admin",
+                "pem": PEM,
+                "empty": "",
+                "no_items": [],
+                "port": 5432,
+                "ratio": 1.5,
+                "big": 1e21,
+                "million": 1000000.0,
+                "on": True,
+                "off": False,
+                "nothing": None,
+                "tags": ["a", "b", "c"],
+                "nums": [3, 1, 2],
+                "nested": {"z": "last", "a": "first", "m": {"k": "v"}},
+                "html": "<a&b>",
+                "b64": "aGVsbG8gd29ybGQ=",
+                "spaced": "  padded \n",
+                "csv": "x,y,z",
+                "unicode": "héllo wörld",
+            },
+            "metadata": {"version": 3},
+        },
+        "warnings": None,
+    },
+    "secret/data/spitikos/api": {
+        "data": {"data": {"DB_URL": "postgres://u:p@h/db?x=1", "API_KEY": "k1"}, "metadata": {}}
+    },
+    "secret/kv1": {"data": {"b": "2", "a": "1"}, "lease_duration": 2764800},
+    "database/creds/ro": {
+        "lease_id": "database/creds/ro/abc",
+        "lease_duration": 3600,
+        "renewable": True,
+        "data": {"username": "v-ro", "password": "pw-ro"},
+    },
+}
+
+
+class FakeVault:
+    """Stand-in for the agent's Vault reader: a dict of canned responses (the engine only
+    sees the callable; the real client is tested against OpenBao elsewhere)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def __call__(self, path: str, args: list[str]) -> Mapping[str, Any]:
+        self.calls.append((path, list(args)))
+        if args:
+            return {"data": {"path": path, "args": list(args)}, "lease_id": "w/1"}
+        return SECRETS[path]
+
+
+ENV = {"HOME": "/home/app", "EMPTY": "", "STAGE": "prod"}
+
+
+def render(text: str, env: Mapping[str, str] = ENV) -> str:
+    pieces = parse(text, "t").render(FakeVault(), env)
+    return "".join(piece for piece, _ in pieces)
+
+
+def pieces_of(text: str) -> list[tuple[str, bool]]:
+    return parse(text, "t").render(FakeVault(), ENV)
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(TemplateError) as caught:
+        render(text)
+    return str(caught.value)
+
+
+S = '{{ with secret "secret/data/app" }}{{ with .Data.data }}'  # dot = the KV v2 data
+E = "{{ end }}{{ end }}"
+
+CASES: list[tuple[str, str, str]] = [
+    # ---- text and actions (doc.go "Text and spaces", "Actions")
+    ("plain text", "hello\nworld", "hello\nworld"),
+    ("empty template", "", ""),
+    ("single brace is text", "a { b } c }}", "a { b } c }}"),
+    ("string constant", '{{ "x" }}', "x"),
+    ("raw string", "{{ `a\\nb` }}", "a\\nb"),
+    ("raw string spans lines", "{{ `a\nb` }}", "a\nb"),
+    ("escapes in string", r'{{ "a\tb\n\"q\"\\" }}', 'a\tb\n"q"\\'),
+    ("hex unicode escapes", r'{{ "\x41\u00e9\U0001F600" }}', "Aé\U0001f600"),
+    ("octal escape", r'{{ "\101" }}', "A"),
+    ("utf-8 bytes via \\x", r'{{ "\xc3\xa9" }}', "é"),
+    ("int constant", "{{ 42 }}", "42"),
+    ("negative int", "{{ -7 }}", "-7"),
+    ("hex int", "{{ 0x1F }}", "31"),
+    ("octal int leading zero", "{{ 010 }}", "8"),
+    ("binary int", "{{ 0b101 }}", "5"),
+    ("underscore int", "{{ 1_000 }}", "1000"),
+    ("float constant", "{{ 1.5 }}", "1.5"),
+    # an integer-valued float constant is a float64 and %v prints it without a point
+    ("float constant integral", "{{ 2.0 }}", "2"),
+    ("exponent float", "{{ 1e3 }}", "1000"),
+    # fmt %v of float64 uses %e from exponent 6 on (strconv: shortest -> eprec 6)
+    ("float million", "{{ 1e6 }}", "1e+06"),
+    ("small float", "{{ 0.00001 }}", "1e-05"),
+    ("float 1e-4", "{{ 0.0001 }}", "0.0001"),
+    ("char constant", "{{ 'a' }}", "97"),
+    ("true", "{{ true }}", "true"),
+    ("false", "{{ false }}", "false"),
+    ("action spanning lines", "{{\n  42\n}}", "42"),
+    # ---- trim markers (doc.go: "{{- " trims all trailing white space of the
+    # preceding text, " -}}" all leading white space of the following text;
+    # white space = space, \t, \r, \n; the marker needs the space)
+    ("left trim", "a  \n\t {{- 1 }}", "a1"),
+    ("right trim", "{{ 1 -}} \n\n b", "1b"),
+    ("both trims", "x \n {{- 1 -}} \n y", "x1y"),
+    ("trim only whitespace", "a.\n{{- 1 }}", "a.1"),
+    ("doc.go example", '"{{23 -}} < {{- 45}}"', '"23<45"'),
+    ("no space no trim: negative number", "a {{-3}}", "a -3"),
+    ("right trim with tab", "{{ 1\t-}}\n z", "1z"),
+    ("trim across several actions", "{{ 1 -}}\n\n{{- 2 }}", "12"),
+    ("trim crlf", "a\r\n{{- 1 -}}\r\nb", "a1b"),
+    ("trim empty text between", "{{- 1 -}}   {{- 2 -}}", "12"),
+    ("trim does not cross non-space", "a x {{- 1 }}", "a x1"),
+    ("left trim at start of input", "  {{- 1 }}", "1"),
+    ("right trim at end of input", "{{ 1 -}}  \n", "1"),
+    # ---- comments (doc.go: "{{/* a comment */}}", "{{- /* ... */ -}}")
+    ("comment", "a{{/* note */}}b", "ab"),
+    ("comment multiline", "a{{/* x\ny */}}b", "ab"),
+    ("comment with trims", "a \n{{- /* c */ -}}\n b", "ab"),
+    ("comment with braces inside", "{{/* {{ }} */}}ok", "ok"),
+    # ---- if / else if / else
+    ("if true", "{{ if true }}yes{{ end }}", "yes"),
+    ("if false", "{{ if false }}yes{{ end }}", ""),
+    ("if else", "{{ if false }}yes{{ else }}no{{ end }}", "no"),
+    ("else if", "{{ if false }}a{{ else if true }}b{{ else }}c{{ end }}", "b"),
+    (
+        "else if chain to else",
+        "{{ if eq 1 2 }}a{{ else if eq 1 3 }}b{{ else if eq 1 4 }}c{{ else }}d{{ end }}",
+        "d",
+    ),
+    ("if empty string false", '{{ if "" }}t{{ else }}f{{ end }}', "f"),
+    ("if zero false", "{{ if 0 }}t{{ else }}f{{ end }}", "f"),
+    ("if zero float false", "{{ if 0.0 }}t{{ else }}f{{ end }}", "f"),
+    ("if nil value false", "{{ if index nil }}t{{ else }}f{{ end }}", "f"),
+    ("if non-empty string", '{{ if "x" }}t{{ end }}', "t"),
+    ("if empty list false", S + "{{ if .empty }}t{{ else }}f{{ end }}" + E, "f"),
+    ("if list true", S + "{{ if .tags }}t{{ end }}" + E, "t"),
+    ("if empty map false", '{{ if (split "," "") }}t{{ else }}f{{ end }}', "f"),
+    ("if data false bool", S + "{{ if .off }}t{{ else }}f{{ end }}" + E, "f"),
+    ("if null value false", S + "{{ if .nothing }}t{{ else }}f{{ end }}" + E, "f"),
+    ("if with declaration", "{{ if $x := 3 }}{{ $x }}{{ end }}", "3"),
+    ("if declaration visible in else", '{{ if $x := "" }}a{{ else }}[{{ $x }}]{{ end }}', "[]"),
+    # ---- with / else with / else
+    ("with sets dot", S + "{{ .user }}" + E, "admin"),
+    ("with empty goes to else", '{{ with "" }}a{{ else }}b{{ end }}', "b"),
+    ("else with", '{{ with "" }}a{{ else with "z" }}{{ . }}{{ end }}', "z"),
+    ("else with to else", '{{ with "" }}a{{ else with 0 }}b{{ else }}c{{ end }}', "c"),
+    ("with variable", '{{ with $v := "q" }}{{ $v }}{{ . }}{{ end }}', "qq"),
+    (
+        "with keeps outer dot in else",
+        S + '{{ with "" }}{{ else }}{{ .user }}{{ end }}' + E,
+        "admin",
+    ),
+    # ---- range (doc.go: maps iterate in sorted key order; else when empty)
+    ("range list", S + "{{ range .tags }}[{{ . }}]{{ end }}" + E, "[a][b][c]"),
+    (
+        "range list index",
+        S + "{{ range $i, $t := .tags }}{{ $i }}{{ $t }} {{ end }}" + E,
+        "0a 1b 2c ",
+    ),
+    ("range one var is element", S + "{{ range $t := .tags }}{{ $t }}{{ end }}" + E, "abc"),
+    ("range map sorted", S + "{{ range $k, $v := .nested }}{{ $k }};{{ end }}" + E, "a;m;z;"),
+    (
+        "range map one var is value",
+        '{{ with secret "secret/kv1" }}{{ range .Data }}{{ . }}{{ end }}{{ end }}',
+        "12",
+    ),
+    (
+        "range map dot",
+        '{{ with secret "secret/kv1" }}'
+        "{{ range $k, $v := .Data }}{{ $k }}={{ . }},{{ end }}{{ end }}",
+        "a=1,b=2,",
+    ),
+    ("range else on empty", S + "{{ range .no_items }}x{{ else }}none{{ end }}" + E, "none"),
+    ("range else on nil", S + "{{ range .nothing }}x{{ else }}none{{ end }}" + E, "none"),
+    ("range else on empty split", '{{ range split "," "" }}x{{ else }}none{{ end }}', "none"),
+    ("range over int", "{{ range 3 }}{{ . }}{{ end }}", "012"),
+    (
+        "range break",
+        S + '{{ range .tags }}{{ if eq . "b" }}{{ break }}{{ end }}{{ . }}{{ end }}' + E,
+        "a",
+    ),
+    (
+        "range continue",
+        S + '{{ range .tags }}{{ if eq . "b" }}{{ continue }}{{ end }}{{ . }}{{ end }}' + E,
+        "ac",
+    ),
+    (
+        "nested range",
+        S + "{{ $n := .nums }}{{ range .tags }}{{ range $n }}{{ . }}{{ end }}|{{ end }}" + E,
+        "312|312|312|",
+    ),
+    (
+        "range variable scoped to iteration",
+        S + "{{ range .tags }}{{ $x := . }}{{ $x }}{{ end }}" + E,
+        "abc",
+    ),
+    # ---- variables (doc.go "Variables")
+    ("declare and print", '{{ $x := "v" }}{{ $x }}', "v"),
+    ("assign", "{{ $x := 1 }}{{ $x = 2 }}{{ $x }}", "2"),
+    (
+        "assign inside range persists",
+        "{{ $n := 0 }}{{ range 3 }}{{ $n = . }}{{ end }}{{ $n }}",
+        "2",
+    ),
+    ("declaration prints nothing", "{{ $x := 5 }}", ""),
+    ("dollar is root data (nil here)", "{{ if $ }}t{{ else }}f{{ end }}", "f"),
+    ("dollar inside with", S + '{{ with "q" }}{{ if $ }}t{{ else }}f{{ end }}{{ end }}' + E, "f"),
+    (
+        "variable field chain",
+        '{{ $s := secret "secret/data/app" }}{{ $s.Data.data.user }}',
+        "admin",
+    ),
+    (
+        "shadowing in with",
+        '{{ $x := "o" }}{{ with true }}{{ $x := "i" }}{{ $x }}{{ end }}{{ $x }}',
+        "io",
+    ),
+    # ---- fields and pipelines
+    (
+        "field chain",
+        '{{ with secret "secret/data/app" }}{{ .Data.data.password }}{{ end }}',
+        "s3cr3t",
+    ),
+    ("paren field chain", '{{ (secret "secret/data/app").Data.data.user }}', "admin"),
+    (
+        "secret metadata fields",
+        '{{ with secret "database/creds/ro" }}'
+        "{{ .LeaseID }} {{ .LeaseDuration }} {{ .Renewable }}{{ end }}",
+        "database/creds/ro/abc 3600 true",
+    ),
+    (
+        "secret request id and warnings",
+        '{{ with secret "secret/data/app" }}{{ .RequestID }}{{ .Warnings }}{{ end }}',
+        "req-1[]",
+    ),
+    (
+        "kv v2 metadata",
+        '{{ with secret "secret/data/app" }}{{ .Data.metadata.version }}{{ end }}',
+        "3",
+    ),
+    ("pipeline last argument", '{{ "a" | printf "%s-%s" "b" }}', "b-a"),
+    ("pipeline chain", '{{ "Hello" | toUpper | printf "<%s>" }}', "<HELLO>"),
+    ("parenthesized argument", '{{ printf "%s/%s" (toUpper "a") ("b") }}', "A/b"),
+    ("function as argument is called", '{{ printf "%d" (len "abc") }}', "3"),
+    (
+        "write with k=v args",
+        '{{ with secret "pki/issue/x" "common_name=a.b" "ttl=1h" }}{{ .Data.args }}{{ end }}',
+        "[common_name=a.b ttl=1h]",
+    ),
+    # ---- printing values like fmt %v
+    ("print int from data", S + "{{ .port }}" + E, "5432"),
+    ("print float from data", S + "{{ .ratio }}" + E, "1.5"),
+    ("print 1e21", S + "{{ .big }}" + E, "1e+21"),
+    ("print float million", S + "{{ .million }}" + E, "1e+06"),
+    ("print bool from data", S + "{{ .on }}" + E, "true"),
+    ("print list", S + "{{ .tags }}" + E, "[a b c]"),
+    ("print map sorted", S + "{{ .nested }}" + E, "map[a:first m:map[k:v] z:last]"),
+    # ---- printf (fmt verbs)
+    ("printf s d", '{{ printf "%s=%d" "n" 5 }}', "n=5"),
+    ("printf v", '{{ printf "%v %v %v" 1.5 true "s" }}', "1.5 true s"),
+    ("printf q", '{{ printf "%q" "a\\"b\\n" }}', '"a\\"b\\n"'),
+    ("printf x string", '{{ printf "%x" "hi" }}', "6869"),
+    ("printf X int", '{{ printf "%X" 255 }}', "FF"),
+    ("printf f", '{{ printf "%f" 3.14159 }}', "3.141590"),
+    ("printf .2f", '{{ printf "%.2f" 3.14159 }}', "3.14"),
+    ("printf t", '{{ printf "%t" false }}', "false"),
+    ("printf percent", '{{ printf "100%%" }}', "100%"),
+    ("printf width", '{{ printf "[%5s][%-5s]" "ab" "cd" }}', "[   ab][cd   ]"),
+    ("printf zero pad", '{{ printf "%05d" -42 }}', "-0042"),
+    ("printf plus", '{{ printf "%+d" 7 }}', "+7"),
+    ("printf bad verb", '{{ printf "%d" "x" }}', "%!d(string=x)"),
+    ("printf missing", '{{ printf "%s %s" "a" }}', "a %!s(MISSING)"),
+    ("printf extra", '{{ printf "%s" "a" 1 }}', "a%!(EXTRA int=1)"),
+    ("printf float e", '{{ printf "%e" 1234.5 }}', "1.234500e+03"),
+    ("printf g shortest", '{{ printf "%g" 1e6 }}', "1e+06"),
+    ("printf T", '{{ printf "%T %T" "s" 1 }}', "string int"),
+    ("printf list", S + '{{ printf "%v" .tags }}' + E, "[a b c]"),
+    ("printf nil v", '{{ printf "%v" nil }}', "<nil>"),
+    # ---- print / println (fmt.Sprint: spaces between operands when neither is a string)
+    ("print strings", '{{ print "a" "b" }}', "ab"),
+    ("print numbers", "{{ print 1 2 }}", "1 2"),
+    ("print mixed", '{{ print 1 "a" 2 }}', "1a2"),
+    ("println", '{{ println "a" 1 }}', "a 1\n"),
+    # ---- len / index
+    ("len string bytes", '{{ len "héllo" }}', "6"),
+    ("len list", S + "{{ len .tags }}" + E, "3"),
+    ("len map", S + "{{ len .nested }}" + E, "3"),
+    ("index map", S + '{{ index .nested "z" }}' + E, "last"),
+    ("index multi-level", S + '{{ index . "nested" "m" "k" }}' + E, "v"),
+    ("index list", S + "{{ index .tags 1 }}" + E, "b"),
+    ("index missing key is nil", S + '{{ if index . "nope" }}t{{ else }}f{{ end }}' + E, "f"),
+    ("index no keys", '{{ index "x" }}', "x"),
+    (
+        "index dashed key",
+        '{{ with secret "secret/data/app" }}{{ index .Data.data "user" }}{{ end }}',
+        "admin",
+    ),
+    # ---- comparisons (doc.go "Functions": eq a b c is a==b || a==c)
+    ("eq true", '{{ eq "a" "a" }}', "true"),
+    ("eq multi", "{{ eq 3 1 2 3 }}", "true"),
+    ("eq multi false", "{{ eq 3 1 2 }}", "false"),
+    ("eq with data", S + '{{ eq .user "admin" }}' + E, "true"),
+    ("eq nil nil", "{{ eq nil nil }}", "true"),
+    ("ne", '{{ ne "a" "b" }}', "true"),
+    ("lt ints", "{{ lt 1 2 }}", "true"),
+    ("lt strings", '{{ lt "b" "a" }}', "false"),
+    ("le equal", "{{ le 2 2 }}", "true"),
+    ("gt floats", "{{ gt 2.5 1.5 }}", "true"),
+    ("ge", "{{ ge 1 2 }}", "false"),
+    # ---- and / or / not (short-circuit, the deciding value is returned)
+    ("and returns last", '{{ and 1 "x" }}', "x"),
+    ("and returns first falsy", '{{ and 1 0 "x" }}', "0"),
+    ("or returns first truthy", '{{ or "" "dflt" }}', "dflt"),
+    ("or returns last", '{{ or 0 "" }}', ""),
+    ("or short-circuits", '{{ or "a" (index nil 1) }}', "a"),
+    ("and short-circuits", '{{ and "" (index nil 1) }}', ""),
+    ("env with default", '{{ or (env "MISSING") "12345" }}', "12345"),
+    ("not", "{{ not 0 }}", "true"),
+    ("not string", '{{ not "x" }}', "false"),
+    ("piped and", "{{ 0 | and 1 }}", "0"),
+    # ---- consul-template functions
+    ("toUpper", '{{ "abc" | toUpper }}', "ABC"),
+    ("toLower", '{{ toLower "ÀB" }}', "àb"),
+    ("toUpper keeps sharp s", '{{ toUpper "ß" }}', "ß"),
+    ("trimSpace", S + "[{{ .spaced | trimSpace }}]" + E, "[padded]"),
+    ("replaceAll", '{{ "foo.bar" | replaceAll "." "_" }}', "foo_bar"),
+    ("replaceAll args", '{{ replaceAll "o" "0" "foo" }}', "f00"),
+    ("split join", '{{ "a,b,c" | split "," | join ";" }}', "a;b;c"),
+    ("split trims first", '{{ "\\na\\nb\\n" | split "\\n" | join "," }}', "a,b"),
+    ("split result is list", '{{ split "," "x,y" }}', "[x y]"),
+    ("join data list", S + '{{ .tags | join "," }}' + E, "a,b,c"),
+    ("contains list", S + '{{ if .tags | contains "b" }}y{{ end }}' + E, "y"),
+    ("contains list missing", S + '{{ contains "q" .tags }}' + E, "false"),
+    ("contains string", '{{ "production" | contains "duct" }}', "true"),
+    ("contains int list", S + "{{ contains 2 .nums }}" + E, "true"),
+    ("hasPrefix", '{{ "foobar" | hasPrefix "foo" }}', "true"),
+    ("hasSuffix", '{{ hasSuffix "bar" "foobar" }}', "true"),
+    ("hasPrefix false", '{{ hasPrefix "x" "foobar" }}', "false"),
+    ("base64Encode", '{{ "hello world" | base64Encode }}', "aGVsbG8gd29ybGQ="),
+    ("base64Decode", S + "{{ .b64 | base64Decode }}" + E, "hello world"),
+    ("base64 round trip unicode", '{{ "héllo" | base64Encode | base64Decode }}', "héllo"),
+    ("env", '{{ env "HOME" }}', "/home/app"),
+    ("env missing is empty", '[{{ env "NOPE" }}]', "[]"),
+    # encoding/json: map keys sorted, <>& escaped as \u003c \u003e \u0026
+    (
+        "toJSON map",
+        '{{ with secret "secret/kv1" }}{{ .Data | toJSON }}{{ end }}',
+        '{"a":"1","b":"2"}',
+    ),
+    ("toJSON html escaped", S + "{{ .html | toJSON }}" + E, '"\\u003ca\\u0026b\\u003e"'),
+    ("toJSON list", S + "{{ toJSON .nums }}" + E, "[3,1,2]"),
+    ("toJSON float big", S + "{{ toJSON .big }}" + E, "1e+21"),
+    ("toJSON float million", S + "{{ toJSON .million }}" + E, "1000000"),
+    ("toJSON scalars", "{{ toJSON true }}{{ toJSON nil }}{{ toJSON 1.5 }}", "truenull1.5"),
+    ("toJSON newline", '{{ toJSON "a\\nb" }}', '"a\\nb"'),
+    (
+        "toJSONPretty",
+        S + "{{ toJSONPretty .nested }}" + E,
+        '{\n  "a": "first",\n  "m": {\n    "k": "v"\n  },\n  "z": "last"\n}',
+    ),
+    (
+        "toJSONPretty list inside",
+        '{{ with secret "secret/kv1" }}{{ toJSONPretty .Data }}{{ end }}',
+        '{\n  "a": "1",\n  "b": "2"\n}',
+    ),
+    # ---- the seed's template
+    (
+        "seed template",
+        SEED,
+        "\nAPI_KEY=k1\nDB_URL=postgres://u:p@h/db?x=1\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [pytest.param(t, e, id=i) for i, t, e in CASES if e is not None],
+)
+def test_table(template: str, expected: str) -> None:
+    assert render(template) == expected
+
+
+def test_table_is_large() -> None:
+    assert len([c for c in CASES if c[2] is not None]) >= 120
+
+
+# ---------------------------------------------------------------------------- provenance
+
+
+def test_seed_template_pieces_keep_a_pem_value_whole() -> None:
+    # With the seed's exact template the separating newline comes BEFORE each entry
+    # (the "\n" after "range ... }}" is template text; "{{- end }}" eats the one
+    # after the value), and the final "\n" after the last "{{- end }}" stays.
+    pieces = parse(SEED, "config.env").render(
+        lambda path, args: {"data": {"data": {"B_PEM": PEM, "A": "x=y"}}}, {}
+    )
+    assert pieces == [
+        ("\n", False),
+        ("A", True),
+        ("=", False),
+        ("x=y", True),
+        ("\n", False),
+        ("B_PEM", True),
+        ("=", False),
+        (PEM, True),
+        ("\n", False),
+    ]
+
+
+def test_printed_string_constants_are_template_text() -> None:
+    assert pieces_of('a{{ "=" }}b{{ "\\n" }}') == [("a=b\n", False)]
+
+
+def test_constant_through_variable_is_template_text() -> None:
+    assert pieces_of('{{ $sep := "=" }}{{ $sep }}') == [("=", False)]
+
+
+def test_function_results_are_data() -> None:
+    assert pieces_of('{{ printf "%s" "=" }}{{ toUpper "a" }}{{ print "\\n" }}') == [("=A\n", True)]
+
+
+def test_numbers_and_env_are_data() -> None:
+    assert pieces_of('{{ 1 }}:{{ env "HOME" }}') == [("1", True), (":", False), ("/home/app", True)]
+
+
+def test_secret_values_and_keys_are_data() -> None:
+    text = S + "{{ range $k, $v := .nested }}{{ $k }}{{ end }}|{{ .user }}" + E
+    assert pieces_of(text) == [("amz", True), ("|", False), ("admin", True)]
+
+
+def test_or_passes_a_constant_through_unchanged() -> None:
+    # "or" returns one of its arguments as it is: a constant stays template text
+    assert pieces_of('{{ or "" "dflt" }}') == [("dflt", False)]
+    assert pieces_of('{{ or (env "HOME") "dflt" }}') == [("/home/app", True)]
+
+
+# ---------------------------------------------------------------------------- errors
+
+ERRORS: list[tuple[str, str, str]] = [
+    ("unclosed action", "ab\n  {{ .x ", "template t:2:3: unclosed action"),
+    ("unclosed comment", "{{/* x", "template t:1:1: unclosed comment"),
+    (
+        "comment before delimiter",
+        "{{/* x */ 1 }}",
+        "template t:1:1: comment ends before closing delimiter",
+    ),
+    ("unknown function", "\n{{ nope 1 }}", "template t:2:4: function 'nope' not defined"),
+    ("unexpected end", "x{{ end }}", "template t:1:2: unexpected {{end}}"),
+    ("unexpected else", "{{ else }}", "template t:1:1: unexpected {{else}}"),
+    ("if without end", "{{ if true }}x", "template t:1:1: unexpected EOF: {{if}} has no {{end}}"),
+    ("missing value for if", "{{ if }}x{{ end }}", "template t:1:1: missing value for command"),
+    ("empty action", "{{ }}", "template t:1:1: missing value for command"),
+    (
+        "wrong arg count",
+        '{{ toUpper "a" "b" }}',
+        "template t:1:4: wrong number of args for toUpper: want 1 got 2",
+    ),
+    (
+        "wrong arg count piped",
+        '{{ "a" | toUpper "b" }}',
+        "template t:1:10: wrong number of args for toUpper: want 1 got 2",
+    ),
+    (
+        "too few for variadic",
+        "{{ printf }}",
+        "template t:1:4: wrong number of args for printf: want at least 1 got 0",
+    ),
+    ("missing key", S + "\n  {{ .nope }}" + E, "template t:2:6: map has no entry for key 'nope'"),
+    (
+        "missing nested key",
+        '{{ with secret "secret/data/app" }}{{ .Data.dat.x }}{{ end }}',
+        "template t:1:39: map has no entry for key 'dat'",
+    ),
+    (
+        "field on string",
+        S + "{{ .user.name }}" + E,
+        "template t:1:60: can't evaluate field name in type string",
+    ),
+    (
+        "field on list",
+        S + "{{ .tags.x }}" + E,
+        "template t:1:60: can't evaluate field x in type []interface {}",
+    ),
+    (
+        "print nil value",
+        S + "{{ .nothing }}" + E,
+        "template t:1:57: cannot print nil (a missing or null value)",
+    ),
+    ("undefined variable", "{{ $x }}", "template t:1:4: undefined variable '$x'"),
+    ("assign undefined", "{{ $x = 1 }}", "template t:1:4: undefined variable '$x'"),
+    (
+        "variable out of scope",
+        "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}",
+        "template t:1:39: undefined variable '$x'",
+    ),
+    ("break outside range", "{{ break }}", "template t:1:1: {{break}} outside {{range}}"),
+    ("nil command", "{{ nil }}", "template t:1:4: nil is not a command"),
+    (
+        "argument to non-function",
+        '{{ "a" | .x }}',
+        "template t:1:10: can't give argument to non-function",
+    ),
+    ("unterminated string", '{{ "abc }}', "template t:1:4: unterminated quoted string"),
+    ("bad escape", '{{ "\\q" }}', "template t:1:5: invalid syntax in quoted string"),
+    ("bad number", "{{ 3x }}", "template t:1:4: bad number syntax: '3x'"),
+    ("bad character", "{{ @ }}", "template t:1:4: unrecognized character in action: U+0040"),
+    (
+        "range over string",
+        '{{ range "abc" }}{{ end }}',
+        "template t:1:1: range can't iterate over string",
+    ),
+    (
+        "lt bool",
+        "{{ lt true false }}",
+        "template t:1:4: error calling lt: invalid type for comparison",
+    ),
+    (
+        "eq incompatible",
+        '{{ eq 1 "1" }}',
+        "template t:1:4: error calling eq: incompatible types for comparison",
+    ),
+    (
+        "eq maps",
+        S + "{{ eq .nested .nested }}" + E,
+        "template t:1:60: error calling eq: non-comparable types "
+        "map[string]interface {} and map[string]interface {}",
+    ),
+    (
+        "toUpper of int",
+        "{{ toUpper 1 }}",
+        "template t:1:4: error calling toUpper: argument 1: expected string; got int",
+    ),
+    (
+        "toJSONPretty of list",
+        S + "{{ toJSONPretty .tags }}" + E,
+        "template t:1:60: error calling toJSONPretty: expected a map; got []interface {}",
+    ),
+    (
+        "bad base64",
+        '{{ base64Decode "%%%" }}',
+        "template t:1:4: error calling base64Decode: illegal base64 data",
+    ),
+    (
+        "index out of range",
+        S + "{{ index .tags 5 }}" + E,
+        "template t:1:60: error calling index: index out of range (length 3)",
+    ),
+    ("index nil", "{{ index nil 1 }}", "template t:1:4: error calling index: index of untyped nil"),
+    ("len of int", "{{ len 3 }}", "template t:1:4: error calling len: len of type int"),
+    (
+        "define unsupported",
+        '{{ define "x" }}{{ end }}',
+        "template t:1:1: {{define}} is not supported in Vault templates",
+    ),
+    (
+        "else if in range",
+        "{{ range 1 }}{{ else if true }}{{ end }}",
+        "template t:1:22: {{else if}} inside {{range}}",
+    ),
+    ("end with args", "{{ if 1 }}{{ end 2 }}", "template t:1:18: unexpected '2' in end"),
+    ("unclosed paren", '{{ (toUpper "a" }}', "template t:1:4: unclosed left paren"),
+    (
+        "operands need spaces",
+        '{{ printf "a""b" }}',
+        "template t:1:14: unexpected '\"b\"' in operand",
+    ),
+    ("field after constant", '{{ "a".x }}', "template t:1:7: unexpected . after term '\"a\"'"),
+    (
+        "secret path not string",
+        "{{ secret 1 }}",
+        "template t:1:4: error calling secret: argument 1: expected string; got int",
+    ),
+    (
+        "range two vars over int",
+        "{{ range $i, $v := 3 }}{{ end }}",
+        "template t:1:1: can't use range over int with two variables",
+    ),
+    (
+        "join of non-strings",
+        S + '{{ join "," .nums }}' + E,
+        "template t:1:60: error calling join: argument 2: "
+        "expected a list of strings; got []interface {}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("template", "message"), [pytest.param(t, m, id=i) for i, t, m in ERRORS])
+def test_errors(template: str, message: str) -> None:
+    assert error_of(template) == message
+
+
+def test_error_attributes() -> None:
+    with pytest.raises(TemplateError) as caught:
+        parse("\n\n   {{ nope }}", "config.env")
+    assert (caught.value.name, caught.value.line, caught.value.col) == ("config.env", 3, 7)
+    assert str(caught.value).startswith("template config.env:3:7: ")

@@ -1,0 +1,583 @@
+"""Go value formatting for the template engine: ``fmt``'s ``%v``/``Sprint``/``Sprintf``
+and ``encoding/json``'s ``Marshal``/``MarshalIndent``, on the values a template can
+hold (str, int, float, bool, None, lists and string-keyed mappings decoded from JSON).
+
+Private to :mod:`transformer.agent.template`. Standard library only, nothing heavy at
+import time: the agent's start-up sits on every pod start.
+
+Go sources followed (cited where a rule is not obvious):
+- ``strconv/ftoa.go`` (shortest float digits; ``%v`` of a float64 is ``'g'`` with the
+  shortest precision, and then ``%e`` is used when the exponent is < -4 or >= 6);
+- ``encoding/json/encode.go`` (``floatEncoder``: ``'f'`` unless abs < 1e-6 or >= 1e21,
+  ``e-07`` cleaned to ``e-7``; strings escaped with HTML escaping on, ``\\b``/``\\f``
+  since Go 1.22, U+2028/U+2029 escaped; map keys sorted);
+- ``fmt/print.go`` (``Sprint`` puts spaces between operands when neither is a string;
+  bad verbs print as ``%!verb(type=value)``, missing operands as ``%!verb(MISSING)``,
+  extra ones as ``%!(EXTRA type=value)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# ---------------------------------------------------------------------------- types
+
+
+def go_type(value: object) -> str:
+    """The Go type name a JSON-decoded value has in consul-template (for %T and errors)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "map[string]interface {}"
+    if isinstance(value, (list, tuple)):
+        return "[]interface {}"
+    return "unsupported"
+
+
+def is_int(value: object) -> bool:
+    """True for Go integers: Python ints that are not bools."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------- floats
+
+
+def _float_digits(value: float) -> tuple[str, int]:
+    """Shortest round-trip decimal digits of abs(value) and the decimal point position.
+
+    ``repr`` gives the shortest digits that round-trip (the same digits as Go's
+    ``strconv`` shortest mode); the result means 0.DIGITS * 10**dp. Zero gives ("", 0),
+    like Go's ``decimalSlice`` with nd == 0.
+    """
+    text = repr(abs(value))
+    exponent = 0
+    if "e" in text:
+        text, exp_text = text.split("e")
+        exponent = int(exp_text)
+    int_part, _, frac_part = text.partition(".")
+    all_digits = int_part + frac_part
+    stripped = all_digits.lstrip("0")
+    point = len(int_part) + exponent - (len(all_digits) - len(stripped))
+    digits = stripped.rstrip("0")
+    if not digits:
+        return "", 0
+    return digits, point
+
+
+def _fmt_e(digits: str, point: int, upper: bool = False) -> str:
+    # strconv fmtE with the shortest precision: d.ddde±dd (at least two exponent digits)
+    if not digits:
+        digits, point = "0", 1
+    exponent = point - 1
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    sign = "-" if exponent < 0 else "+"
+    exp_digits = str(abs(exponent))
+    if len(exp_digits) < 2:
+        exp_digits = "0" + exp_digits
+    return mantissa + ("E" if upper else "e") + sign + exp_digits
+
+
+def _fmt_f(digits: str, point: int) -> str:
+    # strconv fmtF with the shortest precision
+    if not digits:
+        return "0"
+    if point <= 0:
+        return "0." + "0" * (-point) + digits
+    if point >= len(digits):
+        return digits + "0" * (point - len(digits))
+    return digits[:point] + "." + digits[point:]
+
+
+def _special_float(value: float) -> str | None:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    return None
+
+
+def format_float_v(value: float, upper: bool = False) -> str:
+    """Go's ``%v`` (= ``%g`` shortest) of a float64: 1.5, 1e+06, 0.0001, 1e-05."""
+    special = _special_float(value)
+    if special is not None:
+        return special
+    sign = "-" if repr(value).startswith("-") else ""
+    digits, point = _float_digits(value)
+    exponent = point - 1
+    # strconv/ftoa.go: "if precision was the shortest possible, use precision 6 for
+    # this decision" (%e when exp < -4 || exp >= eprec)
+    if digits and (exponent < -4 or exponent >= 6):
+        return sign + _fmt_e(digits, point, upper)
+    return sign + _fmt_f(digits, point)
+
+
+def format_float_json(value: float) -> str:
+    """encoding/json's float64 encoding (ES6-like): 1e+21, 1e-7, 100000000000000000000."""
+    digits, point = _float_digits(value)
+    sign = "-" if repr(value).startswith("-") else ""
+    absolute = abs(value)
+    if absolute != 0 and (absolute < 1e-6 or absolute >= 1e21):
+        text = _fmt_e(digits, point)
+        # encode.go: "clean up e-09 to e-9"
+        if len(text) >= 4 and text[-4] == "e" and text[-3] == "-" and text[-2] == "0":
+            text = text[:-2] + text[-1]
+        return sign + text
+    return sign + _fmt_f(digits, point)
+
+
+# ---------------------------------------------------------------------------- %v / Sprint
+
+
+def sprint_value(value: object) -> str:
+    """Go's ``fmt.Sprint`` of one operand (``%v``), as text/template prints a value."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_float_v(value)
+    if value is None:
+        return "<nil>"
+    if isinstance(value, Mapping):
+        # fmt prints maps sorted by key (fmt/print.go, internal/fmtsort)
+        inner = " ".join(
+            sprint_value(key) + ":" + sprint_value(value[key]) for key in sorted(value)
+        )
+        return "map[" + inner + "]"
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(sprint_value(item) for item in value) + "]"
+    return "?"
+
+
+def sprint(args: list[Any]) -> str:
+    """``fmt.Sprint``: spaces between operands when neither side is a string."""
+    parts: list[str] = []
+    previous_is_string = True
+    for index, arg in enumerate(args):
+        is_string = isinstance(arg, str)
+        if index > 0 and not is_string and not previous_is_string:
+            parts.append(" ")
+        parts.append(sprint_value(arg))
+        previous_is_string = is_string
+    return "".join(parts)
+
+
+def sprintln(args: list[Any]) -> str:
+    """``fmt.Sprintln``: always a space between operands, and a final newline."""
+    return " ".join(sprint_value(arg) for arg in args) + "\n"
+
+
+# ---------------------------------------------------------------------------- quoting
+
+
+def _go_quote(text: str, quote: str = '"') -> str:
+    """strconv.Quote: printable runes kept, the rest escaped like Go does."""
+    out: list[str] = [quote]
+    for char in text:
+        code = ord(char)
+        if char == quote or char == "\\":
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        elif char in _QUOTE_ESCAPES:
+            out.append(_QUOTE_ESCAPES[char])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append(quote)
+    return "".join(out)
+
+
+_QUOTE_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+}
+
+# ---------------------------------------------------------------------------- Sprintf
+
+
+class _Spec:
+    __slots__ = ("minus", "plus", "precision", "sharp", "space", "width", "zero")
+
+    def __init__(self) -> None:
+        self.minus = False
+        self.plus = False
+        self.sharp = False
+        self.space = False
+        self.zero = False
+        self.width: int | None = None
+        self.precision: int | None = None
+
+
+def _pad(text: str, spec: _Spec, numeric: bool) -> str:
+    if spec.width is None or len(text) >= spec.width:
+        return text
+    fill = spec.width - len(text)
+    if spec.minus:
+        return text + " " * fill
+    if spec.zero and numeric:
+        # fmt: zero padding goes after the sign
+        if text[:1] in "+- " and text[:1] != "":
+            return text[0] + "0" * fill + text[1:]
+        return "0" * fill + text
+    return " " * fill + text
+
+
+def _bad_verb(verb: str, value: object) -> str:
+    if value is None:
+        return "%!" + verb + "(<nil>)"
+    return "%!" + verb + "(" + go_type(value) + "=" + sprint_value(value) + ")"
+
+
+def _sign(text: str, negative: bool, spec: _Spec) -> str:
+    if negative:
+        return "-" + text
+    if spec.plus:
+        return "+" + text
+    if spec.space:
+        return " " + text
+    return text
+
+
+def _format_int(value: int, verb: str, spec: _Spec) -> str:
+    negative = value < 0
+    magnitude = -value if negative else value
+    if verb == "d" or verb == "v":
+        body = str(magnitude)
+    elif verb == "x":
+        body = format(magnitude, "x")
+    elif verb == "X":
+        body = format(magnitude, "X")
+    elif verb == "o":
+        body = format(magnitude, "o")
+    elif verb == "O":
+        body = "0o" + format(magnitude, "o")
+    elif verb == "b":
+        body = format(magnitude, "b")
+    else:  # pragma: no cover - guarded by the caller
+        body = str(magnitude)
+    if spec.precision is not None:
+        if spec.precision == 0 and magnitude == 0:
+            body = ""
+        body = body.rjust(spec.precision, "0")
+    if spec.sharp:
+        if verb == "x":
+            body = "0x" + body
+        elif verb == "X":
+            body = "0X" + body
+        elif verb == "o" and not body.startswith("0"):
+            body = "0" + body
+    text = _sign(body, negative, spec)
+    if spec.precision is not None:
+        # fmt: a precision turns zero padding off for integers
+        saved = spec.zero
+        spec.zero = False
+        padded = _pad(text, spec, True)
+        spec.zero = saved
+        return padded
+    return _pad(text, spec, True)
+
+
+def _format_float(value: float, verb: str, spec: _Spec) -> str:
+    special = _special_float(value)
+    if special is not None:
+        text = special
+        if text == "+Inf" and not spec.plus:
+            text = " Inf" if spec.space else "Inf"
+        saved = spec.zero
+        spec.zero = False  # fmt never zero-pads Inf/NaN
+        padded = _pad(text, spec, True)
+        spec.zero = saved
+        return padded
+    negative = repr(value).startswith("-")
+    magnitude = abs(value)
+    lower = verb.lower()
+    if lower in ("v", "g") and spec.precision is None:
+        body = format_float_v(magnitude, upper=verb == "G")
+    elif lower == "g":
+        body = f"{magnitude:.{spec.precision}g}"
+        if verb == "G":
+            body = body.upper()
+    elif lower == "e":
+        body = f"{magnitude:.{6 if spec.precision is None else spec.precision}e}"
+        if verb == "E":
+            body = body.upper()
+    else:  # f, F
+        body = f"{magnitude:.{6 if spec.precision is None else spec.precision}f}"
+    return _pad(_sign(body, negative, spec), spec, True)
+
+
+def _format_string(text: str, verb: str, spec: _Spec) -> str:
+    if spec.precision is not None:
+        text = text[: spec.precision]
+    if verb in ("s", "v"):
+        return _pad(text, spec, False)
+    if verb == "q":
+        if spec.sharp and "`" not in text and text.isprintable():
+            return _pad("`" + text + "`", spec, False)
+        return _pad(_go_quote(text), spec, False)
+    # x / X: hex of the UTF-8 bytes
+    data = text.encode("utf-8", "surrogateescape")
+    pattern = "{:02x}" if verb == "x" else "{:02X}"
+    pieces = [pattern.format(byte) for byte in data]
+    prefix = ("0x" if verb == "x" else "0X") if spec.sharp else ""
+    if spec.space:
+        body = " ".join(prefix + piece for piece in pieces)
+    else:
+        body = prefix + "".join(pieces) if pieces else ""
+    return _pad(body, spec, False)
+
+
+_INT_VERBS = frozenset("dxXobOcqUv")
+_FLOAT_VERBS = frozenset("eEfFgGv")
+_STRING_VERBS = frozenset("sqxXv")
+
+
+def _format_one(value: object, verb: str, spec: _Spec) -> str:
+    if verb == "T":
+        return _pad(go_type(value), spec, False)
+    if isinstance(value, bool):
+        if verb in ("t", "v"):
+            return _pad("true" if value else "false", spec, False)
+        return _bad_verb(verb, value)
+    if isinstance(value, int):
+        if verb not in _INT_VERBS:
+            return _bad_verb(verb, value)
+        if verb == "c":
+            return _pad(_rune(value), spec, False)
+        if verb == "q":
+            return _pad(_go_quote(_rune(value), "'"), spec, False)
+        if verb == "U":
+            return _pad("U+" + format(value, "04X"), spec, False)
+        return _format_int(value, verb, spec)
+    if isinstance(value, float):
+        if verb not in _FLOAT_VERBS:
+            return _bad_verb(verb, value)
+        return _format_float(value, verb, spec)
+    if isinstance(value, str):
+        if verb not in _STRING_VERBS:
+            return _bad_verb(verb, value)
+        return _format_string(value, verb, spec)
+    if value is None:
+        if verb == "v":
+            return _pad("<nil>", spec, False)
+        return _bad_verb(verb, value)
+    if isinstance(value, Mapping):
+        # fmt applies the verb to each key and element
+        inner = " ".join(
+            _format_one(key, verb, spec) + ":" + _format_one(value[key], verb, spec)
+            for key in sorted(value)
+        )
+        return "map[" + inner + "]"
+    if isinstance(value, (list, tuple)):
+        return "[" + " ".join(_format_one(item, verb, spec) for item in value) + "]"
+    return _bad_verb(verb, value)
+
+
+def _rune(code: int) -> str:
+    if 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+        return chr(code)
+    return "\ufffd"
+
+
+def sprintf(format_text: str, args: list[Any]) -> str:
+    """Go's ``fmt.Sprintf`` for the verbs templates use (%v %s %d %q %x %X %o %b %c
+    %U %e %f %g %t %T %%), with flags ``+ - # 0 space``, widths and precisions
+    (``*`` takes them from the operands)."""
+    out: list[str] = []
+    arg_index = 0
+    position = 0
+    length = len(format_text)
+    while position < length:
+        percent = format_text.find("%", position)
+        if percent < 0:
+            out.append(format_text[position:])
+            break
+        out.append(format_text[position:percent])
+        position = percent + 1
+        if position >= length:
+            out.append("%!(NOVERB)")
+            break
+        spec = _Spec()
+        while position < length:
+            char = format_text[position]
+            if char == "-":
+                spec.minus = True
+                spec.zero = False
+            elif char == "+":
+                spec.plus = True
+            elif char == "#":
+                spec.sharp = True
+            elif char == " ":
+                spec.space = True
+            elif char == "0":
+                spec.zero = not spec.minus
+            else:
+                break
+            position += 1
+        # width
+        if position < length and format_text[position] == "*":
+            position += 1
+            if arg_index < len(args) and is_int(args[arg_index]):
+                spec.width = args[arg_index]
+                if spec.width is not None and spec.width < 0:
+                    spec.minus = True
+                    spec.width = -spec.width
+            else:
+                out.append("%!(BADWIDTH)")
+            arg_index += 1
+        else:
+            start = position
+            while position < length and format_text[position].isdigit():
+                position += 1
+            if position > start:
+                spec.width = int(format_text[start:position])
+        # precision
+        if position < length and format_text[position] == ".":
+            position += 1
+            if position < length and format_text[position] == "*":
+                position += 1
+                if arg_index < len(args) and is_int(args[arg_index]):
+                    spec.precision = args[arg_index]
+                    if spec.precision is not None and spec.precision < 0:
+                        spec.precision = None
+                else:
+                    out.append("%!(BADPREC)")
+                arg_index += 1
+            else:
+                start = position
+                while position < length and format_text[position].isdigit():
+                    position += 1
+                spec.precision = int(format_text[start:position] or "0")
+        if position >= length:
+            out.append("%!(NOVERB)")
+            break
+        verb = format_text[position]
+        position += 1
+        if verb == "%":
+            out.append("%")
+            continue
+        if arg_index >= len(args):
+            out.append("%!" + verb + "(MISSING)")
+            continue
+        value = args[arg_index]
+        arg_index += 1
+        out.append(_format_one(value, verb, spec))
+    if arg_index < len(args):
+        extra = ", ".join(
+            "<nil>" if arg is None else go_type(arg) + "=" + sprint_value(arg)
+            for arg in args[arg_index:]
+        )
+        out.append("%!(EXTRA " + extra + ")")
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def _json_escape_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0x20):
+        table[code] = f"\\u{code:04x}"
+    table[ord("\n")] = "\\n"
+    table[ord("\r")] = "\\r"
+    table[ord("\t")] = "\\t"
+    # Go 1.22+ writes \b and \f in their short forms
+    table[ord("\b")] = "\\b"
+    table[ord("\f")] = "\\f"
+    table[ord('"')] = '\\"'
+    table[ord("\\")] = "\\\\"
+    # json.Marshal escapes HTML-significant characters and the JS line separators
+    table[ord("<")] = "\\u003c"
+    table[ord(">")] = "\\u003e"
+    table[ord("&")] = "\\u0026"
+    table[0x2028] = "\\u2028"
+    table[0x2029] = "\\u2029"
+    return table
+
+
+_JSON_ESCAPES = _json_escape_table()
+
+
+class JSONValueError(ValueError):
+    """A value that encoding/json refuses (NaN, Inf, an unsupported type)."""
+
+
+def _json_string(text: str) -> str:
+    return '"' + text.translate(_JSON_ESCAPES) + '"'
+
+
+def to_json(value: object, indent: str | None = None, depth: int = 0) -> str:
+    """encoding/json ``Marshal`` (indent None) or ``MarshalIndent(v, "", indent)``."""
+    if depth > 1000:
+        raise JSONValueError("json: value nested too deeply")
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if _special_float(value) is not None:
+            raise JSONValueError("json: unsupported value: " + format_float_v(value))
+        return format_float_json(value)
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        keys = sorted(value)
+        if indent is None:
+            return (
+                "{"
+                + ",".join(
+                    _json_string(str(k)) + ":" + to_json(value[k], None, depth + 1) for k in keys
+                )
+                + "}"
+            )
+        inner_pad = "\n" + indent * (depth + 1)
+        return (
+            "{"
+            + ",".join(
+                inner_pad + _json_string(str(k)) + ": " + to_json(value[k], indent, depth + 1)
+                for k in keys
+            )
+            + "\n"
+            + indent * depth
+            + "}"
+        )
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        if indent is None:
+            return "[" + ",".join(to_json(item, None, depth + 1) for item in value) + "]"
+        inner_pad = "\n" + indent * (depth + 1)
+        return (
+            "["
+            + ",".join(inner_pad + to_json(item, indent, depth + 1) for item in value)
+            + "\n"
+            + indent * depth
+            + "]"
+        )
+    raise JSONValueError("json: unsupported type: " + go_type(value))
