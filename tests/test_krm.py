@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from click.testing import CliRunner
+
 from transformer import yamlio
-from transformer.krm import run_function
+from transformer.cli import main
+from transformer.krm import run_exec_plugin, run_function
 from transformer.options import Options
 
 KEPT_ANNOTATIONS = {
@@ -163,3 +166,37 @@ def test_bad_function_config_and_bad_input_fail_with_one_result() -> None:
         outcome = run_function(bad, PLATFORM)
         assert outcome.failed
         assert load(outcome.text)["kind"] == "ResourceList"
+
+
+def test_exec_plugin_protocol_takes_a_stream_and_the_config_object() -> None:
+    stream = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a  # keep me\n---\n"
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n"
+        + OPT_IN.replace("      ", "    ")
+        + "spec:\n  containers:\n  - name: web\n    image: x\n    command: [/web]\n"
+    )
+    config = "apiVersion: vault-exec.dev/v1alpha1\nkind: VaultExec\nspec:\n  vaultAddr: https://v.example\n"
+    outcome = run_exec_plugin(stream + pod, config, Options())
+    assert not outcome.failed
+    documents = outcome.text.split("---\n")[1:]
+    assert len(documents) == 2
+    assert "name: a  # keep me" in documents[0]
+    assert "https://v.example" in documents[1]
+    bad = run_exec_plugin(pod.replace("role:", "rol:"), config, Options())
+    assert bad.failed
+    assert bad.text == ""
+    assert bad.results[0].format().startswith("error: unknown annotation vault.hashicorp.com/rol")
+
+
+def test_cli_krm_reads_stdin_and_exits_1_on_error_results() -> None:
+    runner = CliRunner()
+    ok = runner.invoke(
+        main, ["krm", "--vault-addr", PLATFORM.vault_addr], input=resource_list(OPT_IN)
+    )
+    assert ok.exit_code == 0
+    assert load(ok.stdout)["kind"] == "ResourceList"
+    bad_text = resource_list(OPT_IN + '      vault.hashicorp.com/rol: "x"\n')
+    bad = runner.invoke(main, ["krm", "--vault-addr", PLATFORM.vault_addr], input=bad_text)
+    assert bad.exit_code == 1
+    assert "results:" in bad.stdout
+    assert "vault-exec krm: apps/web.yaml: error: unknown annotation" in bad.stderr

@@ -61,9 +61,9 @@ class Result:
         return entry
 
     def format(self) -> str:
-        """``file: severity: message (Kind/ns/name) at field`` for kustomize's stderr."""
-        where = self.file_path or "ResourceList"
-        text = f"{where}: {self.severity}: {self.message}"
+        """``[file: ]severity: message (Kind/ns/name) at field`` for kustomize's stderr."""
+        where = f"{self.file_path}: " if self.file_path else ""
+        text = f"{where}{self.severity}: {self.message}"
         if self.resource is not None:
             text += f" ({self.resource.signature()})"
         if self.field_path:
@@ -144,6 +144,18 @@ def _failure(message: str, resource: Resource | None = None) -> Outcome:
     return Outcome(yamlio.dump_document(document), [result])
 
 
+def _inject_items(items: list[Any], options: Options) -> list[Result]:
+    """Inject every item in place; the results for its problems."""
+    results: list[Result] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, MutableMapping):
+            results.append(Result(message=f"items[{index}] is not a KRM object"))
+            continue
+        findings = inject(item, options)
+        results.extend(_result(problem, item) for problem in findings.problems)
+    return results
+
+
 def run_function(text: str, base: Options) -> Outcome:
     """Apply the function to one ResourceList (YAML or JSON text)."""
     try:
@@ -165,16 +177,40 @@ def run_function(text: str, base: Options) -> Outcome:
     except ConfigError as error:
         return _failure(str(error), Resource.of(function_config))
 
-    results: list[Result] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, MutableMapping):
-            results.append(Result(message=f"items[{index}] is not a KRM object"))
-            continue
-        findings = inject(item, options)
-        results.extend(_result(problem, item) for problem in findings.problems)
-
+    results = _inject_items(items, options)
     if results:
         existing = resource_list.get("results")
         entries = list(existing) if isinstance(existing, list) else []
         resource_list["results"] = entries + [result.as_mapping() for result in results]
     return Outcome(yamlio.dump_roundtrip(resource_list), results)
+
+
+def run_exec_plugin(stream: str, config_text: str, base: Options) -> Outcome:
+    """kustomize's exec plugin protocol, for ``kubectl kustomize`` (which cannot run exec
+    KRM functions: it has no ``--enable-exec``).
+
+    The plugin gets its config object's file (the transformer object of the
+    kustomization, settings under ``spec``) and the resources as a plain YAML stream,
+    each carrying ``kustomize.config.k8s.io/id`` so kustomize can match them back; it
+    prints the stream. Same injection and results as :func:`run_function`; on an
+    error result the text is "".
+    """
+    try:
+        config = yamlio.load_roundtrip(config_text)
+        options = _function_options(config, base)
+    except ConfigError as error:
+        return Outcome("", [Result(message=str(error))])
+    except Exception as error:  # ruamel raises many kinds; all mean "bad config"
+        return Outcome("", [Result(message=f"plugin config: {' '.join(str(error).split())}")])
+    items: list[Any] = []
+    for chunk in yamlio.split_documents(stream):
+        try:
+            document = yamlio.load_roundtrip(chunk.text)
+        except Exception as error:  # as above
+            return Outcome("", [Result(message=f"input: {' '.join(str(error).split())}")])
+        if document is not None:
+            items.append(document)
+    outcome = Outcome("", _inject_items(items, options))
+    if not outcome.failed:
+        outcome.text = "".join("---\n" + yamlio.dump_roundtrip(item) for item in items)
+    return outcome
