@@ -15,9 +15,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from transformer.agent.errors import AgentError
+
+if TYPE_CHECKING:
+    from transformer.agent.config import TemplateSpec
+    from transformer.agent.template import SecretFunc, Template
 
 PROG = "vault-exec-agent"
 
@@ -149,7 +153,8 @@ def run(config_file: str | None, command: list[str], keep_fds: frozenset[int]) -
 
     entries = []
     for spec, template in zip(config.templates, templates, strict=True):
-        entries.extend(parse_output(_render(template, secret, container_env), spec.name))
+        pieces = _render(template, spec.name, secret, container_env)
+        entries.extend(parse_output(pieces, spec.name))
 
     child = child_environment(
         container_env,
@@ -194,34 +199,29 @@ def _config_text(config_file: str | None, env_var: str) -> tuple[str, str]:
     return text, env_var
 
 
-def _parse_templates(specs: Sequence[Any]) -> list[Any]:
-    engine = _engine()
+def _parse_templates(specs: Sequence[TemplateSpec]) -> list[Template]:
+    from transformer.agent.template import TemplateError, parse
+
     parsed = []
     for spec in specs:
         try:
-            parsed.append(engine.parse(spec.template, spec.name))
-        except engine.TemplateError as exc:
+            parsed.append(parse(spec.template, spec.name))
+        except TemplateError as exc:
             raise AgentError(str(exc)) from None
     return parsed
 
 
-def _render(template: Any, secret: Any, env: Mapping[str, str]) -> list[tuple[str, bool]]:
-    engine = _engine()
+def _render(
+    template: Template, name: str, secret: SecretFunc, env: Mapping[str, str]
+) -> list[tuple[str, bool]]:
+    from transformer.agent.template import TemplateError
+
     try:
-        pieces: list[tuple[str, bool]] = template.render(secret, env)
-    except engine.TemplateError as exc:
+        return template.render(secret, env)
+    except TemplateError as exc:
         raise AgentError(str(exc)) from None
-    return pieces
-
-
-def _engine() -> Any:
-    # importlib until the template engine (helper G) lands in this checkout.
-    import importlib
-
-    try:
-        return importlib.import_module("transformer.agent.template")
-    except ImportError:
-        raise AgentError("the template engine is not part of this build") from None
+    except AgentError as exc:  # a Vault call the template made
+        raise AgentError(f"template {name}: {exc}", exit_code=exc.exit_code) from None
 
 
 def _exit_promptly_on_signals() -> None:

@@ -1,0 +1,40 @@
+"""Fixtures shared by all tests.
+
+Vault: ``test_vault`` is ONE real OpenBao dev server for the whole session
+(started on free loopback ports, provisioned as described in
+``tests/openbao.py``, stopped at the end). Tests that need a server must not
+change what others rely on: write under paths of their own, e.g.
+``secret/data/app/<test name>``; the policy ``app-read`` grants read on
+``secret/data/app/*`` and ``kv/app/*``.
+
+* ``test_vault`` -> :class:`openbao.TestVault`: ``.address``, ``.client()``
+  (hvac, root token), ``.mint_sa_token(ns, sa, audience)``, ``.app_token()``,
+  ``.bao.token_accessors()``; role ``app`` at ``auth/jwt`` and
+  ``auth/kubernetes`` for ``system:serviceaccount:apps:api``, audience ``vault``.
+* ``sa_token_file`` -> a file holding a fresh service-account JWT for that account.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers (openbao.py) for every test dir
+
+from openbao import TestVault, running_test_vault
+
+
+@pytest.fixture(scope="session")
+def test_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestVault]:
+    with running_test_vault(tmp_path_factory.mktemp("openbao")) as vault:
+        yield vault
+
+
+@pytest.fixture
+def sa_token_file(test_vault: TestVault, tmp_path: Path) -> Path:
+    path = tmp_path / "sa-token"
+    path.write_text(test_vault.mint_sa_token())
+    return path
