@@ -11,7 +11,8 @@ no libc and no Python, once the directory sits at BUNDLE_MOUNT_PATH
    not installed there: PyInstaller finds transformer.agent through --paths, and
    the deploy-time dependencies (click, jsonschema, YAML) must stay out.
 2. PyInstaller --onedir (no extraction at start; the bootloader re-execs itself
-   once, then Python execve()s the app: the app is PID 1).
+   once, then Python execve()s the app: the app is PID 1), from
+   packaging/vault-exec-agent.spec (entry packaging/vault_exec_agent.py).
 3. glibc's loader and the four libraries the bundle needs but PyInstaller does not
    collect go into lib/; the executable's PT_INTERP and DT_RPATH are patched to
    absolute paths below BUNDLE_MOUNT_PATH (absolute, not $ORIGIN, so it works
@@ -145,7 +146,7 @@ def tree_size(path: Path) -> tuple[int, int]:
     return total, files
 
 
-def build(python: str, out_dir: Path, build_dir: Path, entry: Path) -> Path:
+def build(python: str, out_dir: Path, build_dir: Path) -> Path:
     mount = bundle_mount_path()
     venv_python = ensure_build_venv(python, build_dir / "bundle-venv")
     work = build_dir / "pyinstaller"
@@ -156,25 +157,15 @@ def build(python: str, out_dir: Path, build_dir: Path, entry: Path) -> Path:
         "--noconfirm",
         "--clean",
         "--log-level=WARN",
-        "--onedir",
-        "--name",
-        NAME,
         "--distpath",
         str(work / "dist"),
         "--workpath",
         str(work / "work"),
-        "--specpath",
-        str(work),
-        "--paths",
-        str(ROOT),
-        "--strip",
-        "--noupx",
+        str(PACKAGING / "vault-exec-agent.spec"),
     ]
-    for module in EXCLUDED_MODULES:
-        argv += ["--exclude-module", module]
     # No user site, no PYTHON* variables from the build host leak into the build.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    run([*argv, str(entry)], env=env, cwd=str(ROOT))
+    run(argv, env=env, cwd=str(ROOT))
 
     bundle = out_dir / NAME
     shutil.rmtree(bundle, ignore_errors=True)
@@ -220,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory")
     parser.add_argument("--build-dir", type=Path, default=ROOT / "build")
-    parser.add_argument("--entry", type=Path, default=PACKAGING / "vault_exec_agent.py")
     args = parser.parse_args(argv)
     if not Path(args.python).exists():
         print(
@@ -228,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     try:
-        build(args.python, args.out.resolve(), args.build_dir.resolve(), args.entry.resolve())
+        build(args.python, args.out.resolve(), args.build_dir.resolve())
     except subprocess.CalledProcessError as exc:
         print(
             f"build_bundle: {exc.cmd[0]} failed with exit status {exc.returncode}", file=sys.stderr
