@@ -175,7 +175,15 @@ def load_options(
         raise ConfigError(f"unknown option {unknown[0]!r}")
     from_cli = {fields[name]: value for name, value in cli.items() if value not in (None, ())}
     if from_cli:
-        options = _layer(options, from_cli, "command line")
+        try:
+            options = options_from_mapping(from_cli, options)
+        except ConfigError as error:
+            message = str(error)
+            for key, name in KEYS.items():  # speak in flags: --vault-addr, not vaultAddr
+                message = message.replace(f"{key}:", f"--{name.replace('_', '-')}:", 1)
+            raise ConfigError(
+                message.replace("--allowed-vault-addrs", "--allowed-vault-addr")
+            ) from None
         sources.append("command line")
     return replace(options, sources=tuple(sources))
 

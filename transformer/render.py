@@ -72,6 +72,15 @@ def _render_chunk(
     chunk: yamlio.Chunk, filename: str, doc_index: int, options: Options
 ) -> tuple[str, list[Problem], bool]:
     """(output text, problems, whether the chunk holds a document)."""
+    if not _may_opt_in(chunk.text):
+        try:
+            yamlio.check_syntax(chunk.text)
+        except yamlio.YamlSyntaxError as error:
+            problem = Problem(
+                filename, chunk.line + error.line, error.col, error.message, doc_index=doc_index
+            )
+            return "", [problem], True
+        return chunk.text, [], not chunk.is_empty
     try:
         obj = yamlio.load_document(chunk.text)
     except yamlio.YamlSyntaxError as error:
@@ -92,6 +101,17 @@ def _render_chunk(
     end = _END_MARKER.search(chunk.text)
     tail = "...\n" if end is not None else ""
     return head + yamlio.dump_document(obj) + tail, [], True
+
+
+def _may_opt_in(text: str) -> bool:
+    """Can this document hold an opted-in pod template (or an injected one)?
+
+    Every opt-in needs the literal ``agent-inject`` annotation in the document's
+    text (anchors and aliases do not cross documents); only a YAML escape
+    sequence could spell it otherwise, so a backslash also sends the document
+    down the full path. The others are only syntax-checked and copied.
+    """
+    return "agent-inject" in text or "\\" in text
 
 
 def _locate(
