@@ -406,6 +406,69 @@ CASES: list[tuple[str, str, str]] = [
         '{{ with secret "secret/kv1" }}{{ toJSONPretty .Data }}{{ end }}',
         '{\n  "a": "1",\n  "b": "2"\n}',
     ),
+    # ---- more trim and comment forms
+    ("left trim newline marker", "a \n{{-\n1 }}", "a1"),
+    ("right trim newline marker", "{{ 1\n-}}\n b", "1b"),
+    ("comment left trim only", "a\t\n{{- /* c */}} \n|", "a \n|"),
+    ("comment right trim only", "a \n{{/* c */ -}} \n b", "a \nb"),
+    ("trim keeps inner value spaces", '{{- " x " -}}', " x "),
+    ("trim inside range", "{{ range 3 -}}\n  {{ . }}\n{{- end }}", "012"),
+    ("text between trimmed actions fully removed", "{{ 1 -}} \t\r\n {{- 2 }}", "12"),
+    ("minus not after space is not trim", "{{ 5 }}-}}", "5-}}"),
+    # ---- more printf
+    (
+        "printf width precision float",
+        '{{ printf "%6.2f|%-8.3f|" 3.14159 2.5 }}',
+        "  3.14|2.500   |",
+    ),
+    ("printf zero pad data", S + '{{ printf "%08d" .port }}' + E, "00005432"),
+    ("printf precision string", '{{ printf "%.2s" "abcdef" }}', "ab"),
+    ("printf hex negative", '{{ printf "%x" -255 }}', "-ff"),
+    ("printf sharp hex", '{{ printf "%#x" 255 }}', "0xff"),
+    ("printf octal binary", '{{ printf "%o %b" 8 5 }}', "10 101"),
+    ("printf char", '{{ printf "%c" 65 }}', "A"),
+    ("printf q int", '{{ printf "%q" 97 }}', "'a'"),
+    ("printf unicode U", '{{ printf "%U" 233 }}', "U+00E9"),
+    ("printf q non printable", '{{ printf "%q" "\x01é" }}', '"\\x01é"'),
+    ("printf star width", '{{ printf "[%*d]" 4 7 }}', "[   7]"),
+    ("printf bool bad verb", '{{ printf "%d" true }}', "%!d(bool=true)"),
+    ("printf float bad verb", '{{ printf "%s" 1.5 }}', "%!s(float64=1.5)"),
+    ("printf nil bad verb", '{{ printf "%s" nil }}', "%!s(<nil>)"),
+    ("printf map v", S + '{{ printf "%v" .nested.m }}' + E, "map[k:v]"),
+    ("printf E and G", '{{ printf "%E %G" 1e-7 2.5e10 }}', "1.000000E-07 2.5E+10"),
+    ("printf g precision", '{{ printf "%.3g" 3.14159 }}', "3.14"),
+    ("printf x spaced", '{{ printf "% x" "ab" }}', "61 62"),
+    ("printf space flag", '{{ printf "% d" 5 }}', " 5"),
+    ("printf trailing percent", '{{ printf "a%" }}', "a%!(NOVERB)"),
+    # ---- Go's other builtins: html js urlquery slice
+    ("html", """{{ html "<a href='x'>&\\"" }}""", "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"),
+    ("html of several", "{{ html 1 2 }}", "1 2"),
+    ("js", """{{ js "it's <b>=\\"\\n" }}""", "it\\'s \\u003Cb\\u003E\\u003D\\\"\\u000A"),
+    ("urlquery", '{{ urlquery "a b&c=d/é" }}', "a+b%26c%3Dd%2F%C3%A9"),
+    ("slice list", S + "{{ slice .tags 1 }}" + E, "[b c]"),
+    ("slice list both", S + "{{ slice .tags 0 2 }}" + E, "[a b]"),
+    ("slice string", '{{ slice "hello" 1 3 }}', "el"),
+    # ---- further consul-template helpers
+    ("in", S + '{{ in .tags "c" }}' + E, "true"),
+    (
+        "parseJSON",
+        """{{ with parseJSON "{\\"a\\": [1, 2.5], \\"b\\": \\"x\\"}" }}{{ .a }}{{ .b }}{{ end }}""",
+        "[1 2.5]x",
+    ),
+    ("parseJSON empty", '{{ parseJSON "" }}', "map[]"),
+    ("parseBool", '{{ parseBool "TRUE" }}{{ parseBool "0" }}{{ parseBool "" }}', "truefalsefalse"),
+    ("parseInt value", '{{ parseInt "-42" }}', "-42"),
+    ("parseFloat", '{{ parseFloat "1.25" }}', "1.25"),
+    ("parseInt compares", '{{ if gt (parseInt "10") 9 }}y{{ end }}', "y"),
+    ("base64URL round trip", '{{ "a?b>c~" | base64URLEncode | base64URLDecode }}', "a?b>c~"),
+    ("base64URLEncode url alphabet", '{{ base64URLEncode "??>" }}', "Pz8-"),
+    (
+        "sha256Hex",
+        '{{ sha256Hex "abc" }}',
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    ),
+    ("indent", '{{ indent 2 "a\\nb\\n\\nc" }}', "  a\n  b\n\n  c"),
+    ("toTitle", '{{ toTitle "hello wide-world foo_bar" }}', "Hello Wide-World Foo_bar"),
     # ---- the seed's template
     (
         "seed template",
@@ -637,3 +700,143 @@ def test_error_attributes() -> None:
         parse("\n\n   {{ nope }}", "config.env")
     assert (caught.value.name, caught.value.line, caught.value.col) == ("config.env", 3, 7)
     assert str(caught.value).startswith("template config.env:3:7: ")
+
+
+# ---------------------------------------------------------------------------- safety
+
+SECRET_VALUES = ["s3cr3t", "admin", "BBBB==", "<a&b>", "hello world", "aGVsbG8gd29ybGQ="]
+
+# templates that fail while holding secret data: the message may name keys, types and
+# functions, never a value
+FAILING_ON_DATA = [
+    S + "{{ .password.x }}" + E,
+    S + "{{ lt .password 1 }}" + E,
+    S + "{{ eq .password 1 }}" + E,
+    S + "{{ eq .tags .password }}" + E,
+    S + "{{ base64Decode .password }}" + E,
+    S + "{{ index .tags .password }}" + E,
+    S + "{{ index .password 99 }}" + E,
+    S + "{{ index . .password }}" + E,
+    S + "{{ range .password }}{{ end }}" + E,
+    S + "{{ toJSONPretty .password }}" + E,
+    S + "{{ toUpper .port }}" + E,
+    S + "{{ len .port }}" + E,
+    S + "{{ join .user .tags }}{{ join .user .nums }}" + E,
+    S + "{{ .nothing }}" + E,
+    S + "{{ .pem.BBBB }}" + E,
+    S + "{{ .html.x }}" + E,
+    S + "{{ index .b64 .user }}" + E,
+    S + "{{ printf .password }}{{ .nope }}" + E,
+    S + "{{ $p := .password }}{{ $p.x }}" + E,
+    S + "{{ range $k, $v := . }}{{ $v.x }}{{ end }}" + E,
+]
+
+
+@pytest.mark.parametrize("template", FAILING_ON_DATA)
+def test_no_secret_value_in_error_text(template: str) -> None:
+    message = error_of(template)
+    assert message.startswith("template t:1:")
+    for value in SECRET_VALUES:
+        assert value not in message
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (S + "{{ .__class__ }}" + E, "map has no entry for key '__class__'"),
+        (S + "{{ .user.__class__ }}" + E, "can't evaluate field __class__ in type string"),
+        (S + "{{ .tags.__len__ }}" + E, "can't evaluate field __len__ in type []interface {}"),
+        (S + "{{ .port.real }}" + E, "can't evaluate field real in type int"),
+        (S + "{{ .user.upper }}" + E, "can't evaluate field upper in type string"),
+        (S + "{{ .nested.keys }}" + E, "map has no entry for key 'keys'"),
+        (S + "{{ .nested.get }}" + E, "map has no entry for key 'get'"),
+        ('{{ (secret "secret/data/app").__dict__ }}', "map has no entry for key '__dict__'"),
+        ('{{ (secret "secret/data/app").data }}', "map has no entry for key 'data'"),
+        ("{{ .__globals__ }}", "nil data; no entry for key '__globals__'"),
+        ("{{ $.__builtins__ }}", "nil data; no entry for key '__builtins__'"),
+        ('{{ env "HOME" | printf "%s" | len | printf "%v" | toUpper }}', None),
+    ],
+)
+def test_fields_reach_only_data(template: str, message: str | None) -> None:
+    if message is None:
+        assert render(template) == "9"
+    else:
+        assert error_of(template).endswith(": " + message)
+
+
+def test_index_of_dunder_key_is_a_missing_key() -> None:
+    assert render(S + '{{ if index . "__class__" }}t{{ else }}f{{ end }}' + E) == "f"
+
+
+def test_output_size_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transformer.agent.template as engine
+
+    monkeypatch.setattr(engine, "MAX_OUTPUT_CHARS", 50)
+    assert error_of("{{ range 100 }}x{{ end }}") == (
+        "template t:1:16: output is larger than 50 characters"
+    )
+
+
+def test_range_iterations_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import transformer.agent.template as engine
+
+    monkeypatch.setattr(engine, "MAX_RANGE_ITERATIONS", 10)
+    assert error_of("{{ range 5 }}{{ range 5 }}{{ end }}{{ end }}") == (
+        "template t:1:14: more than 10 range iterations"
+    )
+
+
+def test_nesting_is_bounded() -> None:
+    deep = "{{ " + "(" * 150 + "1" + ")" * 150 + " }}"
+    assert error_of(deep).endswith(": template nests too deeply")
+    ifs = "{{ if 1 }}" * 150 + "{{ end }}" * 150
+    assert error_of(ifs).endswith(": template nests too deeply")
+
+
+# ---------------------------------------------------------------------------- API
+
+
+def test_secret_paths_are_literal_reads_in_order() -> None:
+    template = parse(
+        '{{ with secret "a/b" }}{{ end }}{{ (secret "c").Data }}'
+        '{{ secret "pki/issue/x" "common_name=y" }}{{ secret (printf "d/%s" "e") }}'
+        '{{ with secret "a/b" }}{{ end }}{{ if 1 }}{{ range secret "f" }}{{ end }}{{ end }}',
+        "t",
+    )
+    assert template.secret_paths() == ["a/b", "c", "f"]
+
+
+def test_secret_reads_are_memoized_within_a_render() -> None:
+    vault = FakeVault()
+    template = parse(
+        '{{ with secret "secret/kv1" }}{{ .Data.a }}{{ end }}'
+        '{{ with secret "secret/kv1" }}{{ .Data.b }}{{ end }}'
+        '{{ (secret "pki/issue/x" "cn=a").Data.path }}'
+        '{{ (secret "pki/issue/x" "cn=a").Data.path }}',
+        "t",
+    )
+    assert "".join(t for t, _ in template.render(vault, {})) == "12pki/issue/xpki/issue/x"
+    assert vault.calls == [("secret/kv1", []), ("pki/issue/x", ["cn=a"])]
+
+
+def test_errors_of_the_secret_callable_propagate_unchanged() -> None:
+    class VaultDown(Exception):
+        pass
+
+    def failing(path: str, args: list[str]) -> Mapping[str, Any]:
+        raise VaultDown(path)
+
+    with pytest.raises(VaultDown):
+        parse('{{ secret "x" }}', "t").render(failing, {})
+
+
+def test_render_twice_gives_the_same_pieces() -> None:
+    template = parse(SEED, "config.env")
+    vault = FakeVault()
+    assert template.render(vault, {}) == template.render(vault, {})
+
+
+def test_template_error_is_an_exception_with_fields() -> None:
+    error = TemplateError("n", 2, 5, "boom")
+    assert str(error) == "template n:2:5: boom"
+    assert isinstance(error, Exception)

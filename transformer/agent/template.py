@@ -531,6 +531,22 @@ _ARITY: dict[str, tuple[int, int]] = {
     "toLower": (1, 1),
     "toUpper": (1, 1),
     "trimSpace": (1, 1),
+    # Go's other builtins
+    "html": (0, -1),
+    "js": (0, -1),
+    "urlquery": (0, -1),
+    "slice": (1, 3),
+    # further consul-template helpers that Vault annotations use
+    "base64URLDecode": (1, 1),
+    "base64URLEncode": (1, 1),
+    "in": (2, 2),
+    "indent": (2, 2),
+    "parseBool": (1, 1),
+    "parseFloat": (1, 1),
+    "parseInt": (1, 1),
+    "parseJSON": (1, 1),
+    "sha256Hex": (1, 1),
+    "toTitle": (1, 1),
 }
 
 
@@ -1276,6 +1292,205 @@ def _fn_has_suffix(args: list[Any]) -> bool:
     return _str_arg(args, 1).endswith(_str_arg(args, 0))
 
 
+# ---- Go's remaining builtins (text/template funcs.go)
+
+
+def _escaper_text(args: list[Any]) -> str:
+    # funcs.go evalArgs: a single string argument as is, otherwise fmt.Sprint(args...)
+    if len(args) == 1 and isinstance(args[0], str):
+        return str(args[0])
+    return gofmt.sprint(args)
+
+
+_HTML_ESCAPES = {
+    ord("\0"): "\ufffd",
+    ord('"'): "&#34;",
+    ord("'"): "&#39;",
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+}
+
+
+def _fn_html(args: list[Any]) -> str:
+    return _escaper_text(args).translate(_HTML_ESCAPES)
+
+
+_JS_ESCAPES = {
+    ord("\\"): "\\\\",
+    ord("'"): "\\'",
+    ord('"'): '\\"',
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    ord("="): "\\u003D",
+}
+
+
+def _fn_js(args: list[Any]) -> str:
+    out = []
+    for char in _escaper_text(args):
+        code = ord(char)
+        if code in _JS_ESCAPES:
+            out.append(_JS_ESCAPES[code])
+        elif code < 0x20:
+            out.append(f"\\u00{code:02X}")
+        elif code >= 0x80 and not char.isprintable():
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _fn_urlquery(args: list[Any]) -> str:
+    from urllib.parse import quote_plus  # lazily: only templates that use it pay
+
+    # url.QueryEscape: everything but A-Z a-z 0-9 - _ . ~ is escaped, space as +
+    return quote_plus(_escaper_text(args).encode("utf-8", "surrogateescape"), safe="")
+
+
+def _fn_slice(args: list[Any]) -> Any:
+    item, bounds = args[0], args[1:]
+    if not all(gofmt.is_int(bound) for bound in bounds):
+        raise _ArgError("cannot index slice/array with a non-integer")
+    if isinstance(item, str):
+        data = item.encode("utf-8", "surrogateescape")
+        if len(bounds) == 2 + 1:
+            raise _ArgError("cannot 3-index slice a string")
+        sliced: Any = data
+    elif isinstance(item, (list, tuple)):
+        sliced = list(item)
+    elif item is None:
+        raise _ArgError("slice of untyped nil")
+    else:
+        raise _ArgError(f"can't slice item of type {gofmt.go_type(item)}")
+    low = bounds[0] if bounds else 0
+    high = bounds[1] if len(bounds) > 1 else len(sliced)
+    if not 0 <= low <= high <= len(sliced):
+        raise _ArgError(f"slice index out of range (length {len(sliced)})")
+    if len(bounds) == 2 + 1 and not high <= bounds[2] <= len(sliced):
+        raise _ArgError(f"slice index out of range (length {len(sliced)})")
+    result = sliced[low:high]
+    if isinstance(result, bytes):
+        return result.decode("utf-8", "surrogateescape")
+    return result
+
+
+# ---- further consul-template helpers (template/funcs.go)
+
+
+def _fn_in(args: list[Any]) -> bool:
+    # consul-template: in(l, v): {{ if in .Tags "production" }}
+    return _fn_contains([args[1], args[0]])
+
+
+def _fn_base64_url_encode(args: list[Any]) -> str:
+    import base64  # lazily: only templates that use it pay for the import
+
+    data = _str_arg(args, 0).encode("utf-8", "surrogateescape")
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def _fn_base64_url_decode(args: list[Any]) -> str:
+    import base64  # lazily: only templates that use it pay for the import
+    import binascii
+
+    text = _str_arg(args, 0).replace("\r", "").replace("\n", "")
+    try:
+        data = base64.b64decode(
+            text.encode("ascii").translate(bytes.maketrans(b"-_", b"+/")), validate=True
+        )
+    except (binascii.Error, UnicodeEncodeError):
+        raise _ArgError("illegal base64 data") from None
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _fn_sha256_hex(args: list[Any]) -> str:
+    import hashlib  # lazily: only templates that use it pay for the import
+
+    return hashlib.sha256(_str_arg(args, 0).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _fn_indent(args: list[Any]) -> str:
+    # consul-template: indent(spaces int, s string): prefix every non-empty line start
+    spaces, text = args[0], _str_arg(args, 1)
+    if not gofmt.is_int(spaces):
+        raise _ArgError(f"argument 1: expected int; got {gofmt.go_type(spaces)}")
+    if spaces < 0:
+        raise _ArgError("indent value must be a positive integer")
+    prefix = " " * spaces
+    out = []
+    at_line_start = True
+    for char in text:
+        if at_line_start and char != "\n":
+            out.append(prefix)
+        out.append(char)
+        at_line_start = char == "\n"
+    return "".join(out)
+
+
+def _fn_to_title(args: list[Any]) -> str:
+    # strings.Title: upper-case the first letter of each word; a word starts after
+    # a separator (ASCII other than letters, digits and _; or white space)
+    out = []
+    previous = " "
+    for char in _str_arg(args, 0):
+        if previous.isascii():
+            separator = not (previous.isalnum() or previous == "_")
+        else:
+            separator = previous.isspace()
+        out.append(_go_case(char, True) if separator else char)
+        previous = char
+    return "".join(out)
+
+
+def _fn_parse_bool(args: list[Any]) -> bool:
+    text = _str_arg(args, 0)
+    if text in ("", "0", "f", "F", "false", "FALSE", "False"):
+        return False
+    if text in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    raise _ArgError("parseBool: invalid syntax")
+
+
+def _fn_parse_int(args: list[Any]) -> int:
+    text = _str_arg(args, 0)
+    if text == "":
+        return 0
+    digits = text[1:] if text[:1] in "+-" else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise _ArgError("parseInt: invalid syntax")
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise _ArgError("parseInt: value out of range")
+    return value
+
+
+def _fn_parse_float(args: list[Any]) -> float:
+    text = _str_arg(args, 0)
+    if text == "":
+        return 0.0
+    try:
+        if "_" in text:  # strconv.ParseFloat allows no digit separators in decimals
+            raise ValueError(text)
+        return float(text)
+    except ValueError:
+        raise _ArgError("parseFloat: invalid syntax") from None
+
+
+def _fn_parse_json(args: list[Any]) -> Any:
+    import json  # the agent has it loaded already (config, Vault responses)
+
+    text = _str_arg(args, 0)
+    if text == "":
+        return {}
+    try:
+        # encoding/json decodes every number into a float64
+        return json.loads(text, parse_int=float)
+    except ValueError:
+        raise _ArgError("parseJSON: invalid JSON") from None
+
+
 _FUNCS: dict[str, Callable[[list[Any]], Any]] = {
     "base64Decode": _fn_base64_decode,
     "base64Encode": _fn_base64_encode,
@@ -1302,6 +1517,20 @@ _FUNCS: dict[str, Callable[[list[Any]], Any]] = {
     "toLower": _fn_to_lower,
     "toUpper": _fn_to_upper,
     "trimSpace": _fn_trim_space,
+    "html": _fn_html,
+    "js": _fn_js,
+    "urlquery": _fn_urlquery,
+    "slice": _fn_slice,
+    "base64URLDecode": _fn_base64_url_decode,
+    "base64URLEncode": _fn_base64_url_encode,
+    "in": _fn_in,
+    "indent": _fn_indent,
+    "parseBool": _fn_parse_bool,
+    "parseFloat": _fn_parse_float,
+    "parseInt": _fn_parse_int,
+    "parseJSON": _fn_parse_json,
+    "sha256Hex": _fn_sha256_hex,
+    "toTitle": _fn_to_title,
 }
 
 
