@@ -16,7 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "packaging"))
 
-import rootfs as rootfs  # noqa: E402  (packaging/ is not a package: "packaging" is PyPI's name)
+# packaging/ is not a package ("packaging" is PyPI's name): its modules are imported from here.
+import pod_scenario as pod_scenario  # noqa: E402
+import rootfs as rootfs  # noqa: E402
 
 from transformer.agent.contract import AGENT_EXECUTABLE_NAME  # noqa: E402
 
