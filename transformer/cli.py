@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from transformer import __version__
+from transformer.cli_argocd import argocd_group
 from transformer.errors import InputError, VaultExecError
 from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
 from transformer.problems import Problem, has_errors
@@ -235,3 +236,7 @@ def krm(ctx: click.Context, /, **params: Any) -> None:
     write_output(outcome.text)
     if outcome.failed:
         ctx.exit(EXIT_PROBLEMS)
+
+
+# The Argo CD plugin's commands live beside their decisions (transformer/argocd.py).
+main.add_command(argocd_group)
