@@ -166,8 +166,17 @@ def write_output(text: str) -> None:
 @main.command()
 @click.argument("files", nargs=-1, metavar="[FILE]...")
 @platform_options
+@click.option(
+    "--report",
+    "report_file",
+    metavar="FILE",
+    envvar="VAULT_EXEC_REPORT",
+    help="Also write the problem lines to FILE (Helm 4 never shows a plugin's stderr).",
+)
 @click.pass_context
-def render(ctx: click.Context, /, files: tuple[str, ...], **params: Any) -> None:
+def render(
+    ctx: click.Context, /, files: tuple[str, ...], report_file: str | None, **params: Any
+) -> None:
     """Read manifests (stdin or FILEs), write them with the agent injected.
 
     \b
@@ -179,10 +188,12 @@ def render(ctx: click.Context, /, files: tuple[str, ...], **params: Any) -> None
     written to stdout and each problem is one `file:line:col: message` line on
     stderr (exit 1).
     """
+    from transformer.cli_report import write_report
     from transformer.render import render_sources
 
     options = options_from_params(params)
     output, problems = render_sources(read_sources(files), options)
+    write_report(problems, report_file, os.environ)
     code = report(problems)
     if code:
         ctx.exit(code)
