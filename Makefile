@@ -25,8 +25,17 @@ test: venv
 	$(BIN)/python -m pytest
 
 # dist/vault-exec-agent/: the self-contained agent (no libc/shell/Python needed); docs/distroless.md
-agent-bundle:
+AGENT_BUNDLE  := dist/vault-exec-agent/vault-exec-agent
+AGENT_SOURCES := transformer/__init__.py $(wildcard transformer/agent/*.py) \
+                 $(wildcard packaging/build_bundle.py packaging/vault*) packaging/requirements-bundle.txt
+$(AGENT_BUNDLE): $(AGENT_SOURCES)
 	$(BUNDLE_PYTHON) packaging/build_bundle.py --python $(BUNDLE_PYTHON)
+
+agent-bundle: $(AGENT_BUNDLE)
+
+# chart -> vault-exec render -> init container -> app as PID 1, in a no-shell no-libc rootfs
+demo: venv agent-bundle
+	$(BIN)/python packaging/demo.py
 
 clean:
 	rm -rf build dist $(VENV)

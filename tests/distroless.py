@@ -1,8 +1,8 @@
 """Shared by the bundle and end-to-end tests: the built bundle and the rootfs runner.
 
-`ensure_bundle()` runs `make agent-bundle` when dist/ is missing or older than
-the agent's sources or the build script (once per test session, under a file
-lock, since several pytest processes may share the checkout).
+`ensure_bundle()` runs `make agent-bundle`, which rebuilds dist/ when it is
+missing or older than the agent's sources or the build files (once per test
+session, under a file lock, since several pytest processes may share the checkout).
 """
 
 from __future__ import annotations
@@ -26,55 +26,29 @@ BUNDLE = ROOT / "dist" / AGENT_EXECUTABLE_NAME
 BUNDLE_EXECUTABLE = BUNDLE / AGENT_EXECUTABLE_NAME
 BUILD_VENV = ROOT / "build" / "bundle-venv"
 
-#: What the bundle is built from: newer than the bundle means rebuild.
-BUNDLE_INPUTS = (
-    ROOT / "transformer" / "__init__.py",
-    ROOT / "transformer" / "agent",
-    ROOT / "packaging" / "build_bundle.py",
-    ROOT / "packaging" / "vault_exec_agent.py",
-    ROOT / "packaging" / "requirements-bundle.txt",
-)
-
 _checked = False
 
 
-def _newest_input_mtime() -> float:
-    newest = 0.0
-    for path in BUNDLE_INPUTS:
-        if path.is_dir():
-            for file in path.rglob("*.py"):
-                newest = max(newest, file.stat().st_mtime)
-        else:
-            newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
-def bundle_is_fresh() -> bool:
-    return BUNDLE_EXECUTABLE.exists() and (
-        BUNDLE_EXECUTABLE.stat().st_mtime >= _newest_input_mtime()
-    )
-
-
 def ensure_bundle() -> Path:
-    """dist/vault-exec-agent/, built by `make agent-bundle` if missing or stale."""
+    """dist/vault-exec-agent/, (re)built by `make agent-bundle` if missing or stale."""
     global _checked
     if _checked:
         return BUNDLE
     (ROOT / "build").mkdir(exist_ok=True)
     with open(ROOT / "build" / ".agent-bundle.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not bundle_is_fresh():
-            result = subprocess.run(
-                ["make", "--no-print-directory", "agent-bundle"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
-            )
-            if result.returncode != 0:
-                raise RuntimeError(
-                    "make agent-bundle failed:\n" + result.stdout[-3000:] + result.stderr[-3000:]
-                )
+        # make knows what is stale (Makefile: AGENT_SOURCES)
+        result = subprocess.run(
+            ["make", "--no-print-directory", "agent-bundle"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+        )
+    if result.returncode != 0:
+        raise RuntimeError(
+            "make agent-bundle failed:\n" + result.stdout[-3000:] + result.stderr[-3000:]
+        )
     _checked = True
     return BUNDLE
 
