@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from transformer.agent.contract import CONFIG_ENV_VAR
 
@@ -12,11 +11,13 @@ from transformer.agent.contract import CONFIG_ENV_VAR
 FREEZER_PREFIXES = ("_PYI_", "_MEIPASS", "NUITKA_", "STATICX_")
 
 
-@dataclass
 class ChildEnvironment:
-    env: dict[str, str]
-    #: Names of container variables a secret replaced (logged by name only).
-    shadowed: list[str] = field(default_factory=list)
+    __slots__ = ("env", "shadowed")
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        #: Names of container variables a secret replaced (logged by name only).
+        self.shadowed: list[str] = []
 
 
 def child_environment(

@@ -1,9 +1,12 @@
 """A minimal HTTP/1.1 client on raw sockets, for the agent's few Vault calls.
 
 Why not ``http.client``: importing it pulls in ``email.parser`` and ``ssl``
-(measured ~30 ms of the agent's ~60 ms start-up on this machine, see
-bench/agent_startup.py), and the agent only ever sends small JSON requests and
-reads one response per connection. ``ssl`` is imported only for https.
+(~30 ms on this machine), and the agent only ever sends small JSON requests and
+reads one response per connection. For plain http even the ``socket`` module is
+skipped: it imports ``selectors``, ``select`` and ``array`` and converts its
+constants to enums (~10-20 ms measured with ``-X importtime``); the C module
+``_socket`` has all the agent needs. ``socket`` and ``ssl`` are imported only
+for https.
 
 One request per connection (``Connection: close``): the agent makes a handful of
 calls, some from several threads at once, and a pool would cost more code than
@@ -12,10 +15,9 @@ the saved handshakes are worth on a pod's start-up.
 
 from __future__ import annotations
 
-import socket
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+import _socket
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     import ssl
 
@@ -31,17 +33,23 @@ class WireError(OSError):
     """The server could not be reached or spoke broken HTTP (worth a retry)."""
 
 
-@dataclass(frozen=True)
 class Response:
-    status: int
-    body: bytes
+    __slots__ = ("body", "status")
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status = status
+        self.body = body
 
 
-@dataclass(frozen=True)
 class TLSSettings:
-    ca_file: str | None = None
-    server_name: str | None = None
-    skip_verify: bool = False
+    __slots__ = ("ca_file", "server_name", "skip_verify")
+
+    def __init__(
+        self, ca_file: str | None = None, server_name: str | None = None, skip_verify: bool = False
+    ) -> None:
+        self.ca_file = ca_file
+        self.server_name = server_name
+        self.skip_verify = skip_verify
 
 
 class Endpoint:
@@ -89,20 +97,26 @@ class Endpoint:
             lines.append(f"Content-Length: {len(body or b'')}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
-            with self._connect(timeout) as sock:
+            sock = self._connect(timeout)
+            try:
                 sock.sendall(head + (body or b""))
-                with sock.makefile("rb") as stream:
-                    return _read_response(stream, method)
+                return _read_response(_Reader(sock), method)
+            finally:
+                sock.close()
         except WireError:
             raise
         except (OSError, ValueError, UnicodeError) as exc:
             # ssl.SSLError and socket.timeout are OSErrors too.
             raise WireError(_describe(exc)) from None
 
-    def _connect(self, timeout: float) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+    def _connect(self, timeout: float) -> _socket.socket:
+        # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec (~4 ms).
+        host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
         if self._context is None:
-            return sock
+            return _connect_plain(host, self.port, timeout)
+        import socket
+
+        sock = socket.create_connection((host, self.port), timeout=timeout)  # type: ignore[arg-type]
         try:
             return self._context.wrap_socket(
                 sock, server_hostname=self.tls.server_name or self.host
@@ -110,6 +124,60 @@ class Endpoint:
         except BaseException:
             sock.close()
             raise
+
+
+def _connect_plain(host: str | bytes, port: int, timeout: float) -> _socket.socket:
+    """``socket.create_connection`` on ``_socket``: try each address in turn."""
+    last_error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            sock.close()
+            last_error = exc
+    raise last_error or OSError("no address to connect to")
+
+
+class _Reader:
+    """``readline``/``read`` over a socket's ``recv`` (what ``makefile`` gives, without io)."""
+
+    __slots__ = ("_buffer", "_eof", "_sock")
+
+    def __init__(self, sock: _socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+        self._eof = False
+
+    def _fill(self) -> bool:
+        if self._eof:
+            return False
+        chunk = self._sock.recv(65536)
+        if not chunk:
+            self._eof = True
+            return False
+        self._buffer += chunk
+        return True
+
+    def readline(self, limit: int) -> bytes:
+        while True:
+            end = self._buffer.find(b"\n", 0, limit)
+            if end >= 0:
+                return self._take(end + 1)
+            if len(self._buffer) >= limit or not self._fill():
+                return self._take(min(limit, len(self._buffer)))
+
+    def read(self, size: int) -> bytes:
+        while len(self._buffer) < size and self._fill():
+            pass
+        return self._take(min(size, len(self._buffer)))
+
+    def _take(self, size: int) -> bytes:
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
 
 
 def _split_authority(authority: str, default_port: int) -> tuple[str, int]:
@@ -148,7 +216,7 @@ def _tls_context(tls: TLSSettings) -> ssl.SSLContext:
     return context
 
 
-def _read_response(stream: BinaryIO, method: str) -> Response:
+def _read_response(stream: _Reader, method: str) -> Response:
     status_line = stream.readline(MAX_HEADER_BYTES)
     parts = status_line.split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
@@ -187,7 +255,7 @@ def _read_response(stream: BinaryIO, method: str) -> Response:
     return Response(status, body)
 
 
-def _read_chunked(stream: BinaryIO) -> bytes:
+def _read_chunked(stream: _Reader) -> bytes:
     pieces: list[bytes] = []
     total = 0
     while True:
@@ -211,7 +279,7 @@ def _read_chunked(stream: BinaryIO) -> bytes:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since 3.10
         return "timed out"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[0].lower() + exc.strerror[1:]
