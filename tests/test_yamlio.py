@@ -1,0 +1,133 @@
+"""yamlio: exact splitting, Kubernetes-friendly loading, located errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from transformer import yamlio
+
+STREAM = (
+    "# stream comment\n"
+    "a: 1\n"
+    "---\n"
+    "# Source: chart/templates/x.yaml\n"
+    "\n"
+    "b: 2\n"
+    "--- # marker comment\n"
+    "c: 3\n"
+    "...\n"
+    "d: 4\n"
+    "--- {e: 5}\n"
+)
+
+
+def test_split_is_exact_and_ordered() -> None:
+    chunks = yamlio.split_documents(STREAM)
+    assert "".join(c.text for c in chunks) == STREAM
+    assert [c.line for c in chunks] == [0, 2, 6, 9, 10]
+    loaded = [yamlio.load_document(c.text) for c in chunks]
+    assert loaded == [{"a": 1}, {"b": 2}, {"c": 3}, {"d": 4}, {"e": 5}]
+
+
+def test_markers_only_at_line_start() -> None:
+    text = "a: |\n  --- not a marker\nb: x---y\n"
+    assert len(yamlio.split_documents(text)) == 1
+
+
+def test_prefix_keeps_marker_and_leading_comments() -> None:
+    chunks = yamlio.split_documents(STREAM)
+    assert chunks[0].prefix == "# stream comment\n"
+    assert chunks[1].prefix == "---\n# Source: chart/templates/x.yaml\n\n"
+    assert chunks[2].prefix == "--- # marker comment\n"
+    assert chunks[4].prefix == ""  # content on the marker line
+
+
+@pytest.mark.parametrize(
+    ("text", "empty"),
+    [
+        ("---\n# only a comment\n", True),
+        ("# a\n\n", True),
+        ("---\n...\n", True),
+        ("--- {a: 1}\n", False),
+        ("---\na: 1\n", False),
+        ("---\n  \n", True),
+    ],
+)
+def test_is_empty(text: str, empty: bool) -> None:
+    assert yamlio.split_documents(text)[0].is_empty is empty
+
+
+def test_crlf_stream_splits() -> None:
+    text = "a: 1\r\n---\r\n# c\r\nb: 2\r\n"
+    chunks = yamlio.split_documents(text)
+    assert [c.text for c in chunks] == ["a: 1\r\n", "---\r\n# c\r\nb: 2\r\n"]
+    assert chunks[1].prefix == "---\r\n# c\r\n"
+
+
+def test_kubernetes_friendly_scalars() -> None:
+    loaded = yamlio.load_document("t: 2024-01-01T00:00:00Z\nd: 2024-01-01\ne: =\nn: 0644\nb: yes\n")
+    assert loaded == {"t": "2024-01-01T00:00:00Z", "d": "2024-01-01", "e": "=", "n": 420, "b": True}
+
+
+def test_dump_keeps_strings_strings() -> None:
+    text = yamlio.dump_document(
+        {"t": "2024-01-01", "e": "=", "n": "0644", "b": "true", "multi": "a\nb\n", "j": '{"a":1}'}
+    )
+    assert yamlio.load_document(text) == {
+        "t": "2024-01-01",
+        "e": "=",
+        "n": "0644",
+        "b": "true",
+        "multi": "a\nb\n",
+        "j": '{"a":1}',
+    }
+    assert "multi: |\n  a\n  b\n" in text
+
+
+def test_dump_never_writes_anchors_or_folds() -> None:
+    shared = {"k": "v"}
+    long = "x " * 200
+    text = yamlio.dump_document({"a": shared, "b": shared, "long": long})
+    assert "&" not in text
+    assert "*" not in text
+    assert len(text.splitlines()) == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "words"),
+    [
+        ("a: b\n c: d: e\n", 2, 3, "mapping values are not allowed"),
+        ("a: [1, 2\nb: 3\n", 2, 2, "did not find expected ','"),
+        ("a: 'unclosed\n", 2, 1, "unexpected end of stream"),
+        ("a: \x07\n", 1, 4, "control characters are not allowed"),
+        ("a: !!python/object {}\n", 1, 4, "could not determine a constructor"),
+    ],
+)
+def test_load_errors_are_located(text: str, line: int, col: int, words: str) -> None:
+    with pytest.raises(yamlio.YamlSyntaxError) as caught:
+        yamlio.load_document(text)
+    assert (caught.value.line, caught.value.col) == (line, col)
+    assert words in caught.value.message
+    assert caught.value.message.startswith("invalid YAML: ")
+
+
+def test_check_syntax_agrees_on_syntax_errors() -> None:
+    yamlio.check_syntax("a: 1\nb: [1, 2]\n")
+    with pytest.raises(yamlio.YamlSyntaxError) as caught:
+        yamlio.check_syntax("a: b\n c: d: e\n")
+    assert (caught.value.line, caught.value.col) == (2, 3)
+
+
+def test_locate_finds_keys_items_and_the_deepest_existing_part() -> None:
+    text = "---\n# c\nspec:\n  template:\n    containers:\n    - name: a\n    - name: b\n"
+    assert yamlio.locate(text, ("spec", "template")) == (4, 3)
+    assert yamlio.locate(text, ("spec", "template", "containers", 1)) == (7, 7)
+    assert yamlio.locate(text, ("spec", "template", "containers", 1, "name")) == (7, 7)
+    assert yamlio.locate(text, ("spec", "template", "missing", "deeper")) == (4, 3)
+    assert yamlio.locate(text, ()) == (3, 1)
+    assert yamlio.locate("a: [\n", ("a",)) is None
+
+
+def test_roundtrip_keeps_comments() -> None:
+    text = "a: 1  # one\nb:\n- 2  # two\n"
+    assert yamlio.dump_roundtrip(yamlio.load_roundtrip(text)) == text
