@@ -173,7 +173,6 @@ CASES: list[tuple[str, str, str]] = [
     ("if empty string false", '{{ if "" }}t{{ else }}f{{ end }}', "f"),
     ("if zero false", "{{ if 0 }}t{{ else }}f{{ end }}", "f"),
     ("if zero float false", "{{ if 0.0 }}t{{ else }}f{{ end }}", "f"),
-    ("if nil value false", "{{ if index nil }}t{{ else }}f{{ end }}", "f"),
     ("if non-empty string", '{{ if "x" }}t{{ end }}', "t"),
     ("if empty list false", S + "{{ if .empty }}t{{ else }}f{{ end }}" + E, "f"),
     ("if list true", S + "{{ if .tags }}t{{ end }}" + E, "t"),
@@ -522,7 +521,94 @@ def test_constant_through_variable_is_template_text() -> None:
 
 
 def test_function_results_are_data() -> None:
-    assert pieces_of('{{ printf "%s" "=" }}{{ toUpper "a" }}{{ print "\\n" }}') == [("=A\n", True)]
+    assert pieces_of('{{ toUpper "a" }}{{ trimSpace " = " }}{{ "x" | replaceAll "x" "\\n" }}') == [
+        ("A=\n", True)
+    ]
+
+
+def test_printf_keeps_the_format_text_as_template_text() -> None:
+    # the "=" and the newline come from the format string, the operands from data
+    text = S + '{{ printf "%s=%s\\n" "user" .user }}{{ printf "%q" .user }}' + E
+    assert pieces_of(text) == [("user=", False), ("admin", True), ("\n", False), ('"admin"', True)]
+
+
+def test_printf_with_only_constants_is_template_text() -> None:
+    assert pieces_of('{{ printf "%s-%5s" "a" "b" }}') == [("a-    b", False)]
+
+
+def test_printf_numbers_are_data_even_when_written_as_constants() -> None:
+    # an int constant is not tracked: conservative, it counts as data
+    assert pieces_of('{{ printf "n=%d;" 5 }}') == [("n=", False), ("5", True), (";", False)]
+
+
+def test_printf_format_from_data_is_all_data() -> None:
+    assert pieces_of(S + "{{ printf .user }}" + E) == [("admin", True)]
+
+
+def test_printf_bad_verb_and_extra_operands_are_data() -> None:
+    assert pieces_of(S + '{{ printf "%d" .user }}' + E) == [("%!d(string=admin)", True)]
+    assert pieces_of(S + '{{ printf "x" .user }}' + E) == [
+        ("x", False),
+        ("%!(EXTRA string=admin)", True),
+    ]
+
+
+def test_nested_printf_keeps_pieces_when_printed_verbatim() -> None:
+    text = S + '{{ printf "[%s]" (printf "%s\\n" .user) }}' + E
+    assert pieces_of(text) == [("[", False), ("admin", True), ("\n]", False)]
+
+
+def test_printf_value_through_a_variable_keeps_pieces() -> None:
+    text = S + '{{ $line := printf "%s=%s\\n" "k" .user }}{{ $line }}' + E
+    assert pieces_of(text) == [("k=", False), ("admin", True), ("\n", False)]
+
+
+def test_composed_value_passed_to_a_function_becomes_data() -> None:
+    text = S + '{{ printf "%s=\\n" .user | trimSpace }}' + E
+    assert pieces_of(text) == [("admin=", True)]
+
+
+def test_print_and_println_separators_are_template_text() -> None:
+    assert pieces_of(S + '{{ print .port 2 "=" .user }}' + E) == [
+        ("5432", True),
+        (" ", False),
+        ("2", True),
+        ("=", False),
+        ("admin", True),
+    ]
+    assert pieces_of(S + '{{ println "k" .user }}' + E) == [
+        ("k ", False),
+        ("admin", True),
+        ("\n", False),
+    ]
+
+
+def test_join_separator_is_template_text() -> None:
+    assert pieces_of(S + '{{ join "\\n" .tags }}' + E) == [
+        ("a", True),
+        ("\n", False),
+        ("b", True),
+        ("\n", False),
+        ("c", True),
+    ]
+    assert pieces_of(S + "{{ join .user .tags }}" + E) == [("aadminbadminc", True)]
+
+
+def test_printf_lines_in_a_range_split_like_the_seed() -> None:
+    text = (
+        '{{ with secret "secret/data/spitikos/api" }}{{ range $k, $v := .Data.data }}'
+        '{{ printf "%s=%s\\n" $k $v }}{{ end }}{{ end }}'
+    )
+    assert pieces_of(text) == [
+        ("API_KEY", True),
+        ("=", False),
+        ("k1", True),
+        ("\n", False),
+        ("DB_URL", True),
+        ("=", False),
+        ("postgres://u:p@h/db?x=1", True),
+        ("\n", False),
+    ]
 
 
 def test_numbers_and_env_are_data() -> None:

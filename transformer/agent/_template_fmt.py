@@ -181,14 +181,15 @@ def sprintln(args: list[Any]) -> str:
 # ---------------------------------------------------------------------------- quoting
 
 
-def _go_quote(text: str, quote: str = '"') -> str:
-    """strconv.Quote: printable runes kept, the rest escaped like Go does."""
+def _go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
+    """strconv.Quote (QuoteToASCII with ascii_only): printable runes kept, the rest
+    escaped like Go does."""
     out: list[str] = [quote]
     for char in text:
         code = ord(char)
         if char == quote or char == "\\":
             out.append("\\" + char)
-        elif char.isprintable():
+        elif char.isprintable() and (code < 0x80 or not ascii_only):
             out.append(char)
         elif char in _QUOTE_ESCAPES:
             out.append(_QUOTE_ESCAPES[char])
@@ -315,7 +316,7 @@ def _format_float(value: float, verb: str, spec: _Spec) -> str:
     lower = verb.lower()
     if lower in ("v", "g") and spec.precision is None:
         body = format_float_v(magnitude, upper=verb == "G")
-    elif lower == "g":
+    elif lower in ("v", "g"):
         body = f"{magnitude:.{spec.precision}g}"
         if verb == "G":
             body = body.upper()
@@ -336,7 +337,7 @@ def _format_string(text: str, verb: str, spec: _Spec) -> str:
     if verb == "q":
         if spec.sharp and "`" not in text and text.isprintable():
             return _pad("`" + text + "`", spec, False)
-        return _pad(_go_quote(text), spec, False)
+        return _pad(_go_quote(text, ascii_only=spec.plus), spec, False)
     # x / X: hex of the UTF-8 bytes
     data = text.encode("utf-8", "surrogateescape")
     pattern = "{:02x}" if verb == "x" else "{:02X}"
@@ -367,9 +368,12 @@ def _format_one(value: object, verb: str, spec: _Spec) -> str:
         if verb == "c":
             return _pad(_rune(value), spec, False)
         if verb == "q":
-            return _pad(_go_quote(_rune(value), "'"), spec, False)
+            return _pad(_go_quote(_rune(value), "'", spec.plus), spec, False)
         if verb == "U":
-            return _pad("U+" + format(value, "04X"), spec, False)
+            text = "U+" + format(value, "04X")
+            if spec.sharp and _rune(value).isprintable():
+                text += " '" + _rune(value) + "'"
+            return _pad(text, spec, False)
         return _format_int(value, verb, spec)
     if isinstance(value, float):
         if verb not in _FLOAT_VERBS:
@@ -401,23 +405,38 @@ def _rune(code: int) -> str:
     return "\ufffd"
 
 
+FROM_FORMAT = -1  # a chunk written by the format string (or fmt's own markers)
+FROM_EXTRA = -2  # fmt's %!(EXTRA ...) report, which prints operand values
+
+
 def sprintf(format_text: str, args: list[Any]) -> str:
+    """Go's ``fmt.Sprintf``: see :func:`sprintf_chunks`."""
+    return "".join(text for text, _ in sprintf_chunks(format_text, args))
+
+
+def sprintf_chunks(format_text: str, args: list[Any]) -> list[tuple[str, int]]:
     """Go's ``fmt.Sprintf`` for the verbs templates use (%v %s %d %q %x %X %o %b %c
-    %U %e %f %g %t %T %%), with flags ``+ - # 0 space``, widths and precisions
-    (``*`` takes them from the operands)."""
-    out: list[str] = []
+    %U %e %f %g %t %T %%), with flags ``+ - # 0 space``, widths, precisions (``*``
+    takes them from the operands) and ``%[n]`` operand indexes.
+
+    The output comes in chunks ``(text, source)``: source is the index of the operand
+    a chunk formats, FROM_FORMAT for text of the format string, FROM_EXTRA for the
+    report of unused operands.
+    """
+    out: list[tuple[str, int]] = []
     arg_index = 0
+    reordered = False  # fmt reports no EXTRA operands once an index was used
     position = 0
     length = len(format_text)
     while position < length:
         percent = format_text.find("%", position)
         if percent < 0:
-            out.append(format_text[position:])
+            out.append((format_text[position:], FROM_FORMAT))
             break
-        out.append(format_text[position:percent])
+        out.append((format_text[position:percent], FROM_FORMAT))
         position = percent + 1
         if position >= length:
-            out.append("%!(NOVERB)")
+            out.append(("%!(NOVERB)", FROM_FORMAT))
             break
         spec = _Spec()
         while position < length:
@@ -436,6 +455,17 @@ def sprintf(format_text: str, args: list[Any]) -> str:
             else:
                 break
             position += 1
+        # explicit argument index: %[n]verb
+        if position < length and format_text[position] == "[":
+            close = format_text.find("]", position)
+            number = format_text[position + 1 : close] if close > 0 else ""
+            if not number.isdigit() or not 1 <= int(number) <= len(args):
+                out.append(("%!(BADINDEX)", FROM_FORMAT))
+                position = close + 1 if close > 0 else length
+                continue
+            arg_index = int(number) - 1
+            reordered = True
+            position = close + 1
         # width
         if position < length and format_text[position] == "*":
             position += 1
@@ -445,7 +475,7 @@ def sprintf(format_text: str, args: list[Any]) -> str:
                     spec.minus = True
                     spec.width = -spec.width
             else:
-                out.append("%!(BADWIDTH)")
+                out.append(("%!(BADWIDTH)", FROM_FORMAT))
             arg_index += 1
         else:
             start = position
@@ -463,7 +493,7 @@ def sprintf(format_text: str, args: list[Any]) -> str:
                     if spec.precision is not None and spec.precision < 0:
                         spec.precision = None
                 else:
-                    out.append("%!(BADPREC)")
+                    out.append(("%!(BADPREC)", FROM_FORMAT))
                 arg_index += 1
             else:
                 start = position
@@ -471,26 +501,26 @@ def sprintf(format_text: str, args: list[Any]) -> str:
                     position += 1
                 spec.precision = int(format_text[start:position] or "0")
         if position >= length:
-            out.append("%!(NOVERB)")
+            out.append(("%!(NOVERB)", FROM_FORMAT))
             break
         verb = format_text[position]
         position += 1
         if verb == "%":
-            out.append("%")
+            out.append(("%", FROM_FORMAT))
             continue
         if arg_index >= len(args):
-            out.append("%!" + verb + "(MISSING)")
+            out.append(("%!" + verb + "(MISSING)", FROM_FORMAT))
             continue
         value = args[arg_index]
+        out.append((_format_one(value, verb, spec), arg_index))
         arg_index += 1
-        out.append(_format_one(value, verb, spec))
-    if arg_index < len(args):
+    if arg_index < len(args) and not reordered:
         extra = ", ".join(
             "<nil>" if arg is None else go_type(arg) + "=" + sprint_value(arg)
             for arg in args[arg_index:]
         )
-        out.append("%!(EXTRA " + extra + ")")
-    return "".join(out)
+        out.append(("%!(EXTRA " + extra + ")", FROM_EXTRA))
+    return out
 
 
 # ---------------------------------------------------------------------------- JSON

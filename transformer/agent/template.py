@@ -8,9 +8,12 @@ semantics plus consul-template's functions, with output provenance.
 ``render`` returns the output as pieces ``(text, from_data)``: ``from_data`` is False
 for the template's own literal text (and for string constants written in the template
 and printed as they are, e.g. ``{{ "\\n" }}``), True for everything derived from data
-(secret values and keys, env, any function result). Adjacent pieces of the same
-provenance are merged. The agent splits ``KEY=VALUE`` entries only at newlines that
-come from the template, so a multi-line value from Vault stays one value.
+(secret values and keys, env, function results). ``printf``, ``print``, ``println``
+and ``join`` keep the provenance of their parts: in ``{{ printf "%s=%s\\n" $k $v }}``
+the ``=`` and the newline are the template's, ``$k`` and ``$v`` data; a character from
+data is never marked as the template's. Adjacent pieces of the same provenance are
+merged. The agent splits ``KEY=VALUE`` entries only at newlines that come from the
+template, so a multi-line value from Vault stays one value.
 
 Semantics follow Go's ``text/template`` documentation (doc.go) with consul-template's
 ``error_on_missing_key = true``: a missing map key is an error, and so is printing a
@@ -58,6 +61,44 @@ class _Literal(str):
     """A string constant written in the template (not data): printed as template text."""
 
     __slots__ = ()
+
+
+class _Composed(str):
+    """A function result (printf, print, println, join) that knows which of its
+    characters come from template constants and which from data.
+
+    It behaves as a plain (data) string everywhere except when printed, where its
+    pieces keep their own provenance: with ``{{ printf "%s=%s\n" $k $v }}`` the
+    ``=`` and the newline are the template's, the key and the value are data.
+    """
+
+    pieces: tuple[tuple[str, bool], ...] = ()
+
+
+def _composed(pieces: list[tuple[str, bool]]) -> _Composed:
+    merged: list[tuple[str, bool]] = []
+    for text, from_data in pieces:
+        if not text:
+            continue
+        if merged and merged[-1][1] == from_data:
+            merged[-1] = (merged[-1][0] + text, from_data)
+        else:
+            merged.append((text, from_data))
+    result = _Composed("".join(text for text, _ in merged))
+    result.pieces = tuple(merged)
+    return result
+
+
+def _pieces_of(value: object, text: str) -> list[tuple[str, bool]]:
+    """Provenance of ``text``, the formatting of an operand ``value``: a template
+    constant (or a composed value printed verbatim) keeps its own; anything else is
+    data. Formatting a constant (padding, quoting) only adds characters that come
+    from the template, so the result is still the template's."""
+    if type(value) is _Literal:
+        return [(text, False)]
+    if type(value) is _Composed and text == value:
+        return list(value.pieces)
+    return [(text, True)]
 
 
 class _Located(Exception):
@@ -295,10 +336,8 @@ def _unescape(source: str, pos: int, end: int, quote: str) -> str:
             index += 4
         else:
             _fail(index, "invalid syntax in quoted string")
-    try:
-        return out.decode("utf-8")
-    except UnicodeDecodeError:
-        _fail(pos, "quoted string is not valid UTF-8")
+    # Go strings are bytes: invalid UTF-8 from \x or octal escapes stays byte-exact
+    return out.decode("utf-8", "surrogateescape")
 
 
 def _lex_quoted(source: str, pos: int, tokens: list[_Tok], space: bool) -> int:
@@ -376,6 +415,8 @@ def _number_value(text: str, pos: int) -> int | float:
             value = int(body)
     except ValueError:
         _fail(pos, f"bad number syntax: {text!r}")
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        _fail(pos, f"illegal number syntax: {text!r}")
     if isinstance(value, int) and not -(2**63) <= (-value if negative else value) < 2**63:
         _fail(pos, f"integer overflow: {text!r}")
     return -value if negative else value
@@ -535,7 +576,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "html": (0, -1),
     "js": (0, -1),
     "urlquery": (0, -1),
-    "slice": (1, 3),
+    "slice": (1, 4),
     # further consul-template helpers that Vault annotations use
     "base64URLDecode": (1, 1),
     "base64URLEncode": (1, 1),
@@ -692,8 +733,6 @@ class _Parser:
                     decl.append(second.text)
                     after = op
                 is_assign = after.kind == "assign"
-                if is_assign and allow_two:
-                    _fail(after.pos, "range can only initialize variables with :=")
                 if is_assign:
                     for name in decl:
                         if name not in self.vars:
@@ -902,6 +941,9 @@ class _Exec:
             _fail(pos, "cannot print nil (a missing or null value)")
         if type(value) is _Literal:
             self.out.write(value, False, pos)
+        elif type(value) is _Composed:
+            for text, from_data in value.pieces:
+                self.out.write(text, from_data, pos)
         elif isinstance(value, str):
             self.out.write(value, True, pos)
         else:
@@ -939,7 +981,13 @@ class _Exec:
             self.iterations += 1
             if self.iterations > MAX_RANGE_ITERATIONS:
                 _fail(node.pos, f"more than {MAX_RANGE_ITERATIONS} range iterations")
-            if len(decl) == 1:
+            if node.pipe.is_assign:
+                # {{range $k, $v = ...}} assigns variables declared earlier
+                if len(decl) == 2:
+                    self.assign(decl[0], key)
+                if decl:
+                    self.assign(decl[-1], elem)
+            elif len(decl) == 1:
                 self.vars[mark][1] = elem
             elif len(decl) == 2:
                 self.vars[mark][1] = key
@@ -1077,7 +1125,43 @@ def _str_arg(args: list[Any], index: int) -> str:
 
 
 def _fn_printf(args: list[Any]) -> str:
-    return gofmt.sprintf(_str_arg(args, 0), args[1:])
+    format_text, operands = _str_arg(args, 0), args[1:]
+    chunks = gofmt.sprintf_chunks(format_text, operands)
+    if type(args[0]) is not _Literal and type(args[0]) is not _Composed:
+        return "".join(text for text, _ in chunks)  # a format computed from data
+    pieces: list[tuple[str, bool]] = []
+    for text, source in chunks:
+        if source == gofmt.FROM_FORMAT:
+            pieces.extend(_pieces_of(args[0], text))
+        elif source == gofmt.FROM_EXTRA:
+            pieces.append((text, True))
+        else:
+            pieces.extend(_pieces_of(operands[source], text))
+    return _composed(pieces)
+
+
+def _fn_print(args: list[Any]) -> str:
+    # fmt.Sprint: a space between operands when neither is a string
+    pieces: list[tuple[str, bool]] = []
+    previous_is_string = True
+    for index, arg in enumerate(args):
+        is_string = isinstance(arg, str)
+        if index > 0 and not is_string and not previous_is_string:
+            pieces.append((" ", False))
+        pieces.extend(_pieces_of(arg, gofmt.sprint_value(arg)))
+        previous_is_string = is_string
+    return _composed(pieces)
+
+
+def _fn_println(args: list[Any]) -> str:
+    # fmt.Sprintln: always a space between operands, and a final newline
+    pieces: list[tuple[str, bool]] = []
+    for index, arg in enumerate(args):
+        if index > 0:
+            pieces.append((" ", False))
+        pieces.extend(_pieces_of(arg, gofmt.sprint_value(arg)))
+    pieces.append(("\n", False))
+    return _composed(pieces)
 
 
 def _fn_len(args: list[Any]) -> int:
@@ -1091,6 +1175,8 @@ def _fn_len(args: list[Any]) -> int:
 
 def _fn_index(args: list[Any]) -> Any:
     item = args[0]
+    if item is None:
+        raise _ArgError("index of untyped nil")
     for key in args[1:]:
         if isinstance(item, Mapping):
             if not isinstance(key, str):
@@ -1223,7 +1309,10 @@ def _go_case(text: str, upper: bool) -> str:
     out = []
     for char in text:
         mapped = char.upper() if upper else char.lower()
-        out.append(mapped if len(mapped) == 1 else char)
+        if len(mapped) != 1:
+            # Go's simple mapping: U+0130 lowers to "i"; others without one stay
+            mapped = "i" if char == "\u0130" and not upper else char
+        out.append(mapped)
     return "".join(out)
 
 
@@ -1267,7 +1356,12 @@ def _fn_join(args: list[Any]) -> str:
     sep, items = _str_arg(args, 0), args[1]
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise _ArgError(f"argument 2: expected a list of strings; got {gofmt.go_type(items)}")
-    return str(sep).join(str(i) for i in items)
+    pieces: list[tuple[str, bool]] = []
+    for index, item in enumerate(items):
+        if index > 0:
+            pieces.extend(_pieces_of(args[0], sep))
+        pieces.extend(_pieces_of(item, item))
+    return _composed(pieces)
 
 
 def _fn_contains(args: list[Any]) -> bool:
@@ -1355,7 +1449,7 @@ def _fn_slice(args: list[Any]) -> Any:
         raise _ArgError("cannot index slice/array with a non-integer")
     if isinstance(item, str):
         data = item.encode("utf-8", "surrogateescape")
-        if len(bounds) == 2 + 1:
+        if len(bounds) == 3:
             raise _ArgError("cannot 3-index slice a string")
         sliced: Any = data
     elif isinstance(item, (list, tuple)):
@@ -1368,7 +1462,7 @@ def _fn_slice(args: list[Any]) -> Any:
     high = bounds[1] if len(bounds) > 1 else len(sliced)
     if not 0 <= low <= high <= len(sliced):
         raise _ArgError(f"slice index out of range (length {len(sliced)})")
-    if len(bounds) == 2 + 1 and not high <= bounds[2] <= len(sliced):
+    if len(bounds) == 3 and not high <= bounds[2] <= len(sliced):
         raise _ArgError(f"slice index out of range (length {len(sliced)})")
     result = sliced[low:high]
     if isinstance(result, bytes):
@@ -1507,9 +1601,9 @@ _FUNCS: dict[str, Callable[[list[Any]], Any]] = {
     "lt": _fn_lt,
     "ne": _fn_ne,
     "not": _fn_not,
-    "print": gofmt.sprint,
+    "print": _fn_print,
     "printf": _fn_printf,
-    "println": gofmt.sprintln,
+    "println": _fn_println,
     "replaceAll": _fn_replace_all,
     "split": _fn_split,
     "toJSON": _fn_to_json,
