@@ -118,6 +118,13 @@ def test_check_syntax_agrees_on_syntax_errors() -> None:
     assert (caught.value.line, caught.value.col) == (2, 3)
 
 
+def test_check_syntax_resolves_aliases() -> None:
+    """The parser alone accepts an undefined alias; a document with one is invalid."""
+    yamlio.check_syntax("a: &x 1\nb: *x\n")
+    with pytest.raises(yamlio.YamlSyntaxError, match="undefined alias"):
+        yamlio.check_syntax("*apiVersion: v1\nkind: Service\n")
+
+
 def test_locate_finds_keys_items_and_the_deepest_existing_part() -> None:
     text = "---\n# c\nspec:\n  template:\n    containers:\n    - name: a\n    - name: b\n"
     assert yamlio.locate(text, ("spec", "template")) == (4, 3)

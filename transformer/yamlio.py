@@ -143,8 +143,12 @@ def check_syntax(text: str) -> None:
 
     libyaml's ``raw_parse`` runs the whole parser in C, an order of magnitude
     cheaper than a load: the price of proving that a document that is copied
-    through untouched is still valid.
+    through untouched is still valid. The parser alone does not resolve aliases,
+    so a document that could hold one (or an anchor) is loaded instead.
     """
+    if "*" in text or "&" in text:
+        load_document(text)
+        return
     with _located(text):
         if _CParser is not None:
             _CParser(text).raw_parse()
