@@ -139,6 +139,11 @@ def test_bad_values_name_their_source(tmp_path: Path) -> None:
         load_options(NO_CLI, str(tmp_path / "missing.yaml"), {})
 
 
+def test_empty_environment_variables_are_unset() -> None:
+    options = load_options(NO_CLI, None, {"VAULT_EXEC_VAULT_ADDR": "", "VAULT_ADDR": "https://v"})
+    assert options.vault_addr == "https://v"
+
+
 def test_empty_config_file_changes_nothing(tmp_path: Path) -> None:
     config = tmp_path / "empty.yaml"
     config.write_text("# nothing yet\n")

@@ -111,6 +111,15 @@ def test_load_errors_are_located(text: str, line: int, col: int, words: str) -> 
     assert caught.value.message.startswith("invalid YAML: ")
 
 
+def test_duplicate_keys_are_errors_but_merges_are_not() -> None:
+    with pytest.raises(yamlio.YamlSyntaxError) as caught:
+        yamlio.load_document("a: 1\nb:\n  c: 2\n  c: 3\n")
+    assert (caught.value.line, caught.value.col) == (4, 3)
+    assert "found duplicate key 'c'" in caught.value.message
+    merged = yamlio.load_document("base: &b {x: 1, y: 2}\nover:\n  <<: *b\n  y: 3\n")
+    assert merged["over"] == {"x": 1, "y": 3}
+
+
 def test_check_syntax_agrees_on_syntax_errors() -> None:
     yamlio.check_syntax("a: 1\nb: [1, 2]\n")
     with pytest.raises(yamlio.YamlSyntaxError) as caught:

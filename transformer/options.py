@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transformer import __version__
@@ -37,8 +37,6 @@ class Options:
     auth_type: str = "kubernetes"
     token_audience: str = "vault"
     skip_hooks: bool = False
-    # Not a platform default but where this Options came from, for messages.
-    sources: tuple[str, ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         # The default address is always allowed; keep that true however built.
@@ -158,17 +156,14 @@ def load_options(
     "not given". ``config_file`` is a YAML or JSON mapping with camelCase keys.
     """
     options = Options()
-    sources: list[str] = []
     if environ.get("VAULT_ADDR", "").strip():
         options = _layer(options, {"vaultAddr": environ["VAULT_ADDR"]}, "VAULT_ADDR")
-        sources.append("VAULT_ADDR")
-    from_env = {key: environ[var] for var, key in ENV_VARS.items() if var in environ}
+    # An empty variable is an unset one, as in a shell's ${VAR:-default}.
+    from_env = {key: environ[var] for var, key in ENV_VARS.items() if environ.get(var, "").strip()}
     if from_env:
         options = _layer(options, from_env, "environment (VAULT_EXEC_*)")
-        sources.append("environment")
     if config_file:
         options = _layer(options, _read_config_file(config_file), config_file)
-        sources.append(config_file)
     fields = {name: key for key, name in KEYS.items()}
     unknown = sorted(name for name in cli if name not in fields)
     if unknown:
@@ -184,8 +179,7 @@ def load_options(
             raise ConfigError(
                 message.replace("--allowed-vault-addrs", "--allowed-vault-addr")
             ) from None
-        sources.append("command line")
-    return replace(options, sources=tuple(sources))
+    return options
 
 
 def _layer(options: Options, m: Mapping[str, object], source: str) -> Options:

@@ -38,11 +38,31 @@ else:
 # Tags whose implicit resolution would change what a string means when an
 # injected document is written back: Kubernetes wants timestamps as strings,
 # and "=" is a plain string to it (PyYAML cannot even construct it).
+_MERGE = "tag:yaml.org,2002:merge"
 _KEEP_AS_STRING = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
 
 
 class _Loader(_CLoader):  # type: ignore[misc, valid-type]
-    """libyaml's C parser with Kubernetes-friendly scalar resolution."""
+    """libyaml's C parser with Kubernetes-friendly scalar resolution.
+
+    A duplicate key is an error, as it is for Kubernetes (go-yaml): PyYAML would
+    keep the last value silently, and a rewritten document would lose the other.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _value in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key_node.value!r}",
+                        key_node.start_mark,
+                    )
+                seen.add(key_node.value)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
+        return mapping
 
 
 _Loader.yaml_implicit_resolvers = {
