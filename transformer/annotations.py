@@ -8,15 +8,14 @@ cross-field rules (a template needs its secret, a role is required).
 
 from __future__ import annotations
 
-import difflib
 import json
+import os
 import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -231,6 +230,8 @@ def did_you_mean(key: str) -> str | None:
     cuts = [match.end() for match in re.finditer("-", name)]
     for pattern_prefix in PATTERN_PREFIXES:
         candidates += [pattern_prefix + name[cut:] for cut in cuts if name[cut:]]
+    import difflib  # only a misspelt annotation pays for it
+
     # Compare without the shared prefix, or every name looks close to every other.
     names = [candidate[len(PREFIX) :] for candidate in candidates]
     matches = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
@@ -239,8 +240,11 @@ def did_you_mean(key: str) -> str | None:
 
 @cache
 def annotation_schema() -> dict[str, Any]:
-    text = resources.files("transformer").joinpath("schemas/pod-annotations.schema.json")
-    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    # A plain path, not importlib.resources: that costs more to import than the
+    # read (the package is always installed unpacked).
+    path = os.path.join(os.path.dirname(__file__), "schemas", "pod-annotations.schema.json")
+    with open(path, encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
     return schema
 
 
