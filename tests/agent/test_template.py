@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from transformer.agent.template import TemplateError, parse
+from transformer.agent.template import JSONNumber, TemplateError, parse
 
 SEED = (
     '{{- with secret "secret/data/spitikos/api" -}}\n'
@@ -1249,3 +1249,47 @@ def test_template_error_is_an_exception_with_fields() -> None:
     error = TemplateError("n", 2, 5, "boom")
     assert str(error) == "template n:2:5: boom"
     assert isinstance(error, Exception)
+
+
+# ---------------------------------------------------------------------------- json.Number
+
+
+def json_number_vault(path: str, args: list[str]) -> Mapping[str, Any]:
+    # decoded the way Go's Vault client does it (UseNumber): numbers keep their text
+    import json
+
+    body = '{"lease_duration": 60, "data": {"a": 1.0, "b": 1e6, "c": 0, "d": [1, 2.50]}}'
+    decoded: Mapping[str, Any] = json.loads(body, parse_int=JSONNumber, parse_float=JSONNumber)
+    return decoded
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ .a }} {{ .b }} {{ .c }} {{ .d }}", "1.0 1e6 0 [1 2.50]"),
+        ("{{ toJSON . }}", '{"a":1.0,"b":1e6,"c":0,"d":[1,2.50]}'),
+        # json.Number is a string type: it compares with strings, "0" is not empty
+        ('{{ eq .a "1.0" }} {{ if .c }}t{{ end }} {{ len .b }}', "true t 3"),
+        ('{{ printf "%s|%v|%d" .a .b .c }}', "1.0|1e6|%!d(json.Number=0)"),
+    ],
+)
+def test_json_numbers_behave_like_go_json_number(template: str, expected: str) -> None:
+    text = '{{ with secret "x" }}{{ with .Data }}' + template + "{{ end }}{{ end }}"
+    pieces = parse(text, "t").render(json_number_vault, {})
+    assert "".join(piece for piece, _ in pieces) == expected
+
+
+def test_json_number_lease_duration_is_an_int() -> None:
+    pieces = parse('{{ (secret "x").LeaseDuration | printf "%d" }}', "t").render(
+        json_number_vault, {}
+    )
+    assert pieces == [("60", True)]
+
+
+def test_secret_response_that_is_not_an_object_is_a_template_error() -> None:
+    with pytest.raises(TemplateError) as caught:
+        parse('{{ secret "x" }}', "t").render(lambda path, args: None, {})  # type: ignore[arg-type, return-value]
+    assert (
+        str(caught.value)
+        == "template t:1:4: error calling secret: the response is not a JSON object"
+    )

@@ -24,12 +24,29 @@ from typing import Any
 # ---------------------------------------------------------------------------- types
 
 
+class JSONNumber(str):
+    """A JSON number kept as its source text, like Go's ``json.Number``.
+
+    Vault's Go client decodes responses with ``UseNumber``, so in consul-template a
+    number in secret data is a ``json.Number``: a string type that prints exactly as
+    written (``1.0`` stays ``1.0``), compares with strings, and encodes to JSON as the
+    bare number. A reader that decodes with ``parse_int=JSONNumber,
+    parse_float=JSONNumber`` gets that behaviour; plain ints and floats behave like
+    Go's int and float64.
+    """
+
+    __slots__ = ()
+
+
+
 def go_type(value: object) -> str:
     """The Go type name a JSON-decoded value has in consul-template (for %T and errors)."""
     if value is None:
         return "<nil>"
     if isinstance(value, bool):
         return "bool"
+    if isinstance(value, JSONNumber):
+        return "json.Number"
     if isinstance(value, int):
         return "int"
     if isinstance(value, float):
@@ -572,6 +589,8 @@ def to_json(value: object, indent: str | None = None, depth: int = 0) -> str:
         if _special_float(value) is not None:
             raise JSONValueError("json: unsupported value: " + format_float_v(value))
         return format_float_json(value)
+    if isinstance(value, JSONNumber):
+        return str(value)
     if isinstance(value, str):
         return _json_string(value)
     if isinstance(value, Mapping):

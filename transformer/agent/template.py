@@ -35,8 +35,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 from transformer.agent import _template_fmt as gofmt
+from transformer.agent._template_fmt import JSONNumber
 
-__all__ = ["Template", "TemplateError", "parse"]
+__all__ = ["JSONNumber", "Template", "TemplateError", "parse"]
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 MAX_RANGE_ITERATIONS = 1_000_000
@@ -881,9 +882,12 @@ def _field(value: object, name: str, pos: int) -> Any:
 
 def _secret_view(response: Mapping[str, Any]) -> dict[str, Any]:
     """The response as consul-template's template sees it (its Secret struct's fields)."""
+    duration = response.get("lease_duration") or 0
+    if isinstance(duration, str) and duration.isdigit():
+        duration = int(duration)  # a JSONNumber: the Go struct field is an int
     return {
         "Data": response.get("data"),
-        "LeaseDuration": response.get("lease_duration") or 0,
+        "LeaseDuration": duration,
         "LeaseID": response.get("lease_id") or "",
         "Renewable": bool(response.get("renewable")),
         "RequestID": response.get("request_id") or "",
@@ -1092,7 +1096,10 @@ class _Exec:
         cached = self.cache.get(key)
         if cached is None:
             # errors of the callable (Vault errors) propagate unchanged to the caller
-            cached = self.cache[key] = _secret_view(self.secret(path, data))
+            response = self.secret(path, data)
+            if not isinstance(response, Mapping):
+                _fail(head.pos, "error calling secret: the response is not a JSON object")
+            cached = self.cache[key] = _secret_view(response)
         return cached
 
 
