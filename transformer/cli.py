@@ -136,6 +136,12 @@ def read_sources(files: Iterable[str]) -> list[tuple[str, str]]:
     names = list(files) or ["-"]
     sources = []
     for name in names:
+        if name == "-" and sys.stdin.isatty():
+            # Waiting for a terminal to type YAML helps nobody.
+            raise InputError(
+                "no input: pipe a manifest stream in (helm template ... | vault-exec render) "
+                "or name files"
+            )
         try:
             data = sys.stdin.buffer.read() if name == "-" else _read_file(name)
         except OSError as error:
