@@ -61,6 +61,14 @@ static volatile sig_atomic_t got_signal = 0;
 static void on_signal(int sig) { got_signal = sig; }
 
 int main(int argc, char **argv) {
+    const char *wait = getenv("PROBE_WAIT");
+    int waiting = wait && strcmp(wait, "1") == 0;
+    if (waiting) {
+        /* Before the report: once it is read, a signal must find the handler (PID 1
+         * of a PID namespace gets only the signals it has a handler for). */
+        signal(SIGTERM, on_signal);
+        signal(SIGINT, on_signal);
+    }
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "?");
     int fd = open("/.probe-write-test", O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -88,10 +96,7 @@ int main(int argc, char **argv) {
            root_writable ? "true" : "false");
     fflush(stdout);
 
-    const char *wait = getenv("PROBE_WAIT");
-    if (wait && strcmp(wait, "1") == 0) {
-        signal(SIGTERM, on_signal);
-        signal(SIGINT, on_signal);
+    if (waiting) {
         while (!got_signal) pause();
         printf("{\"signal\":%d}\n", (int)got_signal);
         return 7;

@@ -10,12 +10,20 @@ shared constants (contract.py) and the build script, which these tests run.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import signal
+import socket
 import stat
 import subprocess
+import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
+import hvac
+import openbao
 import pytest
 from distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app, rootfs
 
@@ -23,6 +31,7 @@ from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     AGENT_EXECUTABLE_NAME,
     BUNDLE_MOUNT_PATH,
+    CONFIG_ENV_VAR,
     INSTALL_TARGET_PATH,
 )
 
@@ -200,3 +209,171 @@ def test_dockerfile_builds_with_the_same_script_and_version_as_make() -> None:
     final = _dockerfile_stages()[-1]
     assert f"ARG VERSION={version}" in final
     assert f"ghcr.io/vault-exec/vault-exec-agent:{version}" in (ROOT / "Dockerfile").read_text()
+
+
+# --- the bundle in a rootfs, against Vault: CA certificates and signals as PID 1 ---------
+
+SEED_TEMPLATE = (
+    '{{- with secret "PATH" -}}\n{{- range $key, $value := .Data.data }}\n'
+    "{{ $key }}={{ $value }}\n{{- end }}\n{{- end }}\n"
+)
+
+
+def _token_config(address: str, secret_path: str, **vault: str) -> str:
+    return json.dumps(
+        {
+            "version": 1,
+            "vault": {"address": address, **vault},
+            "auth": {"method": "token"},
+            "templates": [
+                {
+                    "name": "config.env",
+                    "path": secret_path,
+                    "template": SEED_TEMPLATE.replace("PATH", secret_path),
+                }
+            ],
+        }
+    )
+
+
+def _rootfs_with_bundle(bundle: Path, root: Path) -> Path:
+    """An app rootfs with the bundle inside (no mounts: the container is one `unshare`)."""
+    rootfs.make_app_rootfs(root, probe_app())
+    shutil.copytree(bundle, root / BUNDLE_MOUNT_PATH.lstrip("/"), symlinks=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tls_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
+    """A second OpenBao dev server, HTTPS with its own CA: (address, root token, CA file)."""
+    workdir = tmp_path_factory.mktemp("openbao-tls")
+    port = openbao.free_port_pair()
+    token = "root-tls-test"
+    with open(workdir / "bao.log", "wb") as log:
+        process = subprocess.Popen(
+            [
+                openbao.find_bao(), "server", "-dev", "-dev-tls",
+                f"-dev-tls-cert-dir={workdir}",
+                f"-dev-root-token-id={token}",
+                f"-dev-listen-address=127.0.0.1:{port}",
+            ],
+            stdout=log, stderr=subprocess.STDOUT, env={"HOME": str(workdir)},
+        )  # fmt: skip
+    address = f"https://127.0.0.1:{port}"
+    ca_file = workdir / "vault-ca.pem"
+    try:
+        client = None
+        for _ in range(300):
+            if ca_file.exists():
+                client = hvac.Client(url=address, token=token, verify=str(ca_file))
+                try:
+                    client.sys.read_health_status(method="GET")
+                    break
+                except Exception:  # not listening yet
+                    pass
+            time.sleep(0.05)
+        assert client is not None
+        client.secrets.kv.v2.create_or_update_secret(
+            path="tls-test", secret={"OVER_TLS": "yes, verified"}, mount_point="secret"
+        )
+        yield address, token, ca_file
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.parametrize("where", ["system bundle", "ca_cert", "nowhere"])
+def test_frozen_agent_verifies_vault_tls_with_the_rootfs_or_configured_ca(
+    bundle: Path, tls_vault: tuple[str, str, Path], tmp_path: Path, where: str
+) -> None:
+    address, token, ca_file = tls_vault
+    root = _rootfs_with_bundle(bundle, tmp_path / "app")
+    extra: dict[str, str] = {}
+    if where == "system bundle":  # distroless images carry their CAs in this one file
+        with open(root / "etc/ssl/certs/ca-certificates.crt", "a") as bundle_file:
+            bundle_file.write(ca_file.read_text())
+    elif where == "ca_cert":
+        (root / "etc/vault").mkdir()
+        shutil.copyfile(ca_file, root / "etc/vault/ca.pem")
+        extra["ca_cert"] = "/etc/vault/ca.pem"
+    config = _token_config(address, "secret/data/tls-test", **extra)
+    container = rootfs.Container(
+        root=str(root),
+        argv=[AGENT_EXECUTABLE, "run", "--", "/server"],
+        env={CONFIG_ENV_VAR: config, "VAULT_TOKEN": token},
+        uid=rootfs.NONROOT_UID,
+    )
+    result = rootfs.run(container)
+    if where == "nowhere":
+        assert result.returncode != 0
+        (line,) = result.stderr.decode().splitlines()  # one clear line, no traceback
+        assert "certificate" in line.lower(), line
+    else:
+        assert result.returncode == 0, result.stderr.decode()
+        assert "OVER_TLS=yes, verified" in json.loads(result.stdout)["environ"]
+
+
+def _namespace_pid1(unshare: subprocess.Popen[bytes]) -> int:
+    """Host PID of the process `unshare --fork` started (PID 1 in its namespace)."""
+    children = Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children")
+    for _ in range(200):
+        found = children.read_text().split()
+        if found:
+            return int(found[0])
+        time.sleep(0.01)
+    raise AssertionError("unshare started no child")
+
+
+def test_agent_as_pid_1_stops_on_sigterm_while_vault_is_unreachable(
+    bundle: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as listener:  # accepts connections, never answers: Vault hangs
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        root = _rootfs_with_bundle(bundle, tmp_path / "app")
+        container = rootfs.Container(
+            root=str(root),
+            argv=[AGENT_EXECUTABLE, "run", "--", "/server"],
+            env={CONFIG_ENV_VAR: _token_config(address, "secret/data/x"), "VAULT_TOKEN": "t"},
+        )
+        unshare = rootfs.start(container)
+        pid1 = _namespace_pid1(unshare)
+        # Wait until the agent (not the bootloader) waits on Vault: its socket is connected.
+        for _ in range(500):
+            conns = [os.readlink(f) for f in Path(f"/proc/{pid1}/fd").iterdir()]
+            if any(c.startswith("socket:") for c in conns):
+                break
+            time.sleep(0.01)
+        os.kill(pid1, signal.SIGTERM)
+        _out, err = unshare.communicate(timeout=30)
+    assert unshare.returncode == 128 + signal.SIGTERM
+    assert b"stopped by SIGTERM" in err
+
+
+def test_app_is_pid_1_gets_signals_itself_and_its_exit_code_is_the_containers(
+    bundle: Path, tmp_path: Path, test_vault: openbao.TestVault
+) -> None:
+    test_vault.client().secrets.kv.v2.create_or_update_secret(
+        path="app/bundle-signal", secret={"A": "b"}, mount_point="secret"
+    )
+    root = _rootfs_with_bundle(bundle, tmp_path / "app")
+    container = rootfs.Container(
+        root=str(root),
+        argv=[AGENT_EXECUTABLE, "run", "--", "/server"],
+        env={
+            CONFIG_ENV_VAR: _token_config(test_vault.address, "secret/data/app/bundle-signal"),
+            "VAULT_TOKEN": test_vault.app_token(),
+            "PROBE_WAIT": "1",  # the probe waits for a signal, then exits 7
+        },
+        uid=rootfs.NONROOT_UID,
+    )
+    unshare = rootfs.start(container)
+    assert unshare.stdout is not None
+    report = json.loads(unshare.stdout.readline())  # the app runs: the agent is gone
+    assert report["pid"] == 1
+    assert "A=b" in report["environ"]
+    os.kill(_namespace_pid1(unshare), signal.SIGTERM)
+    out, _err = unshare.communicate(timeout=30)
+    assert json.loads(out) == {"signal": signal.SIGTERM}
+    assert unshare.returncode == 7  # the app's own exit code, not a supervisor's
