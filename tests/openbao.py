@@ -98,9 +98,12 @@ class OpenBao:
     root_token: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    #: The dev CA (``-dev-tls`` servers only).
+    ca_cert: Path | None = None
 
     def client(self, token: str | None = None) -> hvac.Client:
-        return hvac.Client(url=self.address, token=token or self.root_token)
+        verify: str | bool = str(self.ca_cert) if self.ca_cert else True
+        return hvac.Client(url=self.address, token=token or self.root_token, verify=verify)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -117,8 +120,12 @@ class OpenBao:
         return set(listed["data"]["keys"])
 
 
-def start_dev_server(workdir: Path, *, attempts: int = 5) -> OpenBao:
-    """Start ``bao server -dev`` on a fresh port pair; wait until it answers."""
+def start_dev_server(workdir: Path, *, tls: bool = False, attempts: int = 5) -> OpenBao:
+    """Start ``bao server -dev`` on a fresh port pair; wait until it answers.
+
+    ``tls``: ``-dev-tls`` (https, a generated CA at ``OpenBao.ca_cert``, a
+    certificate for localhost and 127.0.0.1).
+    """
     bao = find_bao()
     workdir.mkdir(parents=True, exist_ok=True)
     # The dev server writes ~/.vault-token: keep it away from the real HOME.
@@ -128,16 +135,26 @@ def start_dev_server(workdir: Path, *, attempts: int = 5) -> OpenBao:
         port = free_port_pair()
         token = "root-" + secrets.token_hex(12)
         log_path = workdir / f"bao-{port}.log"
+        argv = [
+            bao, "server", "-dev",
+            f"-dev-root-token-id={token}",
+            f"-dev-listen-address=127.0.0.1:{port}",
+        ]  # fmt: skip
+        cert_dir = workdir / f"tls-{port}"
+        if tls:
+            cert_dir.mkdir()
+            argv += ["-dev-tls", f"-dev-tls-cert-dir={cert_dir}"]
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [
-                    bao, "server", "-dev",
-                    f"-dev-root-token-id={token}",
-                    f"-dev-listen-address=127.0.0.1:{port}",
-                ],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir,
-            )  # fmt: skip
-        server = OpenBao(f"http://127.0.0.1:{port}", token, process, log_path)
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir
+            )
+        server = OpenBao(
+            f"{'https' if tls else 'http'}://127.0.0.1:{port}",
+            token,
+            process,
+            log_path,
+            cert_dir / "vault-ca.pem" if tls else None,
+        )
         if _wait_ready(server, timeout=30):
             return server
         server.stop()
@@ -151,8 +168,15 @@ def _wait_ready(server: OpenBao, timeout: float) -> bool:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             return False
+        context = None
+        if server.ca_cert is not None:
+            if not server.ca_cert.exists():
+                time.sleep(0.05)
+                continue
+            context = ssl.create_default_context(cafile=str(server.ca_cert))
         try:  # 200 = initialized, unsealed and active
-            with urllib.request.urlopen(f"{server.address}/v1/sys/health", timeout=2) as answer:
+            url = f"{server.address}/v1/sys/health"
+            with urllib.request.urlopen(url, timeout=2, context=context) as answer:
                 if answer.status == 200:
                     return True
         except OSError:

@@ -128,7 +128,7 @@ class VaultClient:
         else:
             pending.done.wait()
         if pending.error is not None:
-            raise AgentError(str(pending.error), exit_code=pending.error.exit_code)
+            raise pending.error
         assert pending.result is not None
         return pending.result
 
@@ -173,6 +173,8 @@ class VaultClient:
                 failure = (
                     f"cannot reach Vault at {self._endpoint.host}:{self._endpoint.port}: {exc}"
                 )
+                if not exc.retryable:
+                    raise VaultError(f"{where}: {failure}") from None
             else:
                 if 200 <= response.status < 300:
                     return _json_object(response.body, where)

@@ -30,7 +30,15 @@ SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 class WireError(OSError):
-    """The server could not be reached or spoke broken HTTP (worth a retry)."""
+    """The server could not be reached or spoke broken HTTP.
+
+    ``retryable`` is False when trying again cannot help (the server's
+    certificate does not verify): the caller fails at once.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class Response:
@@ -107,7 +115,7 @@ class Endpoint:
             raise
         except (OSError, ValueError, UnicodeError) as exc:
             # ssl.SSLError and socket.timeout are OSErrors too.
-            raise WireError(_describe(exc)) from None
+            raise WireError(_describe(exc), retryable=not _is_bad_certificate(exc)) from None
 
     def _connect(self, timeout: float) -> _socket.socket:
         # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec (~4 ms).
@@ -276,6 +284,11 @@ def _read_chunked(stream: _Reader) -> bytes:
             raise WireError("the server closed the connection mid-response")
         pieces.append(chunk)
         stream.readline(16)  # the CRLF after each chunk
+
+
+def _is_bad_certificate(exc: BaseException) -> bool:
+    # By name: the plain-http path never imports ssl.
+    return type(exc).__name__ == "SSLCertVerificationError"
 
 
 def _describe(exc: BaseException) -> str:
