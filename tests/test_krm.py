@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transformer import yamlio
 from transformer.cli import main
@@ -200,3 +202,26 @@ def test_cli_krm_reads_stdin_and_exits_1_on_error_results() -> None:
     assert bad.exit_code == 1
     assert "results:" in bad.stdout
     assert "vault-exec krm: apps/web.yaml: error: unknown annotation" in bad.stderr
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.builds(
+            lambda cut, extra: resource_list(OPT_IN)[:cut] + extra,
+            st.integers(min_value=0, max_value=1200),
+            st.text(max_size=20),
+        ),
+    )
+)
+def test_any_input_gives_a_resource_list_or_error_results_never_a_traceback(text: str) -> None:
+    outcome = run_function(text, PLATFORM)
+    assert outcome.text
+    if outcome.failed:
+        assert all(result.message for result in outcome.results)
+    plugin = run_exec_plugin(text, "spec: {}", PLATFORM)
+    if plugin.failed:
+        assert plugin.text == ""
+    else:
+        assert plugin.text == "" or plugin.text.startswith("---\n")
