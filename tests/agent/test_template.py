@@ -468,6 +468,58 @@ CASES: list[tuple[str, str, str]] = [
     ),
     ("indent", '{{ indent 2 "a\\nb\\n\\nc" }}', "  a\n  b\n\n  c"),
     ("toTitle", '{{ toTitle "hello wide-world foo_bar" }}', "Hello Wide-World Foo_bar"),
+    # ---- define / template / block (doc.go "Nested template definitions"), and
+    # consul-template's executeTemplate
+    (
+        "define and template",
+        '{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" "a" }}{{ template "x" 1 }}',
+        "[a][1]",
+    ),
+    (
+        "template without pipeline has nil dot",
+        '{{ define "x" }}{{ if . }}t{{ else }}f{{ end }}{{ end }}{{ template "x" }}',
+        "f",
+    ),
+    (
+        "dollar is the template's dot",
+        '{{ define "x" }}{{ $ }}{{ end }}{{ with "q" }}{{ template "x" . }}{{ end }}',
+        "q",
+    ),
+    ("define after use", '{{ template "y" }}{{ define "y" }}yy{{ end }}', "yy"),
+    (
+        "block defines and runs",
+        '{{ block "b" "z" }}<{{ . }}>{{ end }}|{{ template "b" "w" }}',
+        "<z>|<w>",
+    ),
+    (
+        "block in range",
+        '{{ range split "," "a,b" }}{{ block "in" . }}({{ . }}){{ end }}{{ end }}',
+        "(a)(b)",
+    ),
+    (
+        "recursive template",
+        '{{ define "r" }}{{ if . }}{{ len . }}{{ template "r" (slice . 1) }}{{ end }}{{ end }}'
+        '{{ template "r" (split "," "a,b,c") }}',
+        "321",
+    ),
+    ("define body trims", '{{ define "x" }}\nline\n{{- end -}}\n{{ template "x" }}', "\nline"),
+    (
+        "empty redefinition allowed",
+        '{{ define "x" }}a{{ end }}{{ define "x" }} {{ end }}{{ template "x" }}',
+        "a",
+    ),
+    ("executeTemplate", '{{ define "c" }}custom{{ end }}{{ executeTemplate "c" }}', "custom"),
+    (
+        "executeTemplate with data",
+        '{{ define "c" }}<{{ . }}>{{ end }}{{ executeTemplate "c" 42 | len }}',
+        "4",
+    ),
+    (
+        "template with secret data",
+        '{{ define "kv" }}{{ range $k, $v := . }}{{ $k }}={{ $v }};{{ end }}{{ end }}'
+        '{{ template "kv" (secret "secret/kv1").Data }}',
+        "a=1;b=2;",
+    ),
     # ---- the seed's template
     (
         "seed template",
@@ -906,6 +958,15 @@ def test_print_and_println_separators_are_template_text() -> None:
     ]
 
 
+def test_template_calls_keep_provenance() -> None:
+    text = '{{ define "kv" }}{{ range $k, $v := . }}{{ $k }}={{ $v }}\n{{ end }}{{ end }}'
+    data = '(secret "secret/kv1").Data'
+    expected = [("a", True), ("=", False), ("1", True), ("\n", False)]
+    expected += [("b", True), ("=", False), ("2", True), ("\n", False)]
+    assert pieces_of(text + '{{ template "kv" ' + data + " }}") == expected
+    assert pieces_of(text + '{{ executeTemplate "kv" ' + data + " }}") == expected
+
+
 def test_join_separator_is_template_text() -> None:
     assert pieces_of(S + '{{ join "\\n" .tags }}' + E) == [
         ("a", True),
@@ -1063,9 +1124,40 @@ ERRORS: list[tuple[str, str, str]] = [
     ("index nil", "{{ index nil 1 }}", "template t:1:4: error calling index: index of untyped nil"),
     ("len of int", "{{ len 3 }}", "template t:1:4: error calling len: len of type int"),
     (
-        "define unsupported",
-        '{{ define "x" }}{{ end }}',
-        "template t:1:1: {{define}} is not supported in Vault templates",
+        "define inside if",
+        '{{ if 1 }}{{ define "x" }}{{ end }}{{ end }}',
+        "template t:1:11: {{define}} is allowed at the top level only",
+    ),
+    (
+        "define twice",
+        '{{ define "x" }}a{{ end }}{{ define "x" }}b{{ end }}',
+        "template t:1:27: multiple definition of template 'x'",
+    ),
+    ("undefined template", '{{ template "nope" }}', "template t:1:1: no template 'nope' defined"),
+    (
+        "template name not quoted",
+        "{{ template x }}",
+        "template t:1:1: {{template}} needs a template name in quotes",
+    ),
+    (
+        "define without end",
+        '{{ define "x" }}a',
+        "template t:1:1: unexpected EOF: {{define 'x'}} has no {{end}}",
+    ),
+    (
+        "break in define",
+        '{{ define "x" }}{{ break }}{{ end }}',
+        "template t:1:17: {{break}} outside {{range}}",
+    ),
+    (
+        "define sees no outer variables",
+        '{{ $x := 1 }}{{ define "d" }}{{ $x }}{{ end }}',
+        "template t:1:33: undefined variable '$x'",
+    ),
+    (
+        "recursive template is bounded",
+        '{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}',
+        "template t:1:17: template calls nest too deeply",
     ),
     (
         "else if in range",
@@ -1213,6 +1305,11 @@ def test_secret_paths_are_literal_reads_in_order() -> None:
         "t",
     )
     assert template.secret_paths() == ["a/b", "c", "f"]
+    with_definitions = parse(
+        '{{ define "d" }}{{ secret "in/define" }}{{ end }}{{ template "t" (secret "in/call") }}',
+        "t",
+    )
+    assert with_definitions.secret_paths() == ["in/call", "in/define"]
 
 
 def test_secret_reads_are_memoized_within_a_render() -> None:

@@ -15,6 +15,12 @@ data is never marked as the template's. Adjacent pieces of the same provenance a
 merged. The agent splits ``KEY=VALUE`` entries only at newlines that come from the
 template, so a multi-line value from Vault stays one value.
 
+Supported: text and actions with trim markers and comments; ``if``/``else if``/
+``with``/``else with``/``range`` (lists, maps in sorted key order, ints) with ``else``,
+``break``, ``continue``; variables; pipelines; ``define``/``template``/``block``; Go's
+builtin functions but ``call``; consul-template's ``secret``, ``env``,
+``executeTemplate`` and its string, JSON, base64 and parse helpers (see ``_ARITY``).
+
 Semantics follow Go's ``text/template`` documentation (doc.go) with consul-template's
 ``error_on_missing_key = true``: a missing map key is an error, and so is printing a
 nil value (Go would print ``<no value>``; the agent must never start an application
@@ -532,6 +538,17 @@ class _Control(_Node):
         self.else_body = else_body
 
 
+class _Call(_Node):
+    """``{{template "name" pipeline}}`` (and the call half of ``{{block}}``)."""
+
+    __slots__ = ("name", "pipe")
+
+    def __init__(self, pos: int, name: str, pipe: _Pipe | None) -> None:
+        super().__init__(pos)
+        self.name = name
+        self.pipe = pipe
+
+
 class _Jump(_Node):
     __slots__ = ("kind",)
 
@@ -589,7 +606,12 @@ _ARITY: dict[str, tuple[int, int]] = {
     "parseJSON": (1, 1),
     "sha256Hex": (1, 1),
     "toTitle": (1, 1),
+    "executeTemplate": (1, 2),
 }
+
+
+def _is_empty(nodes: list[_Node]) -> bool:
+    return all(isinstance(node, _Text) and not node.text.strip() for node in nodes)
 
 
 class _Parser:
@@ -599,6 +621,7 @@ class _Parser:
         self.vars: list[str] = ["$"]
         self.range_depth = 0
         self.depth = 0
+        self.templates: dict[str, list[_Node]] = {}  # {{define}}d and {{block}}ed
         # per-action token cursor
         self.toks: list[_Tok] = []
         self.ti = 0
@@ -648,12 +671,55 @@ class _Parser:
                     _fail(item.pos, f"{{{{{word}}}}} outside {{{{range}}}}")
                 self._expect_end(word)
                 nodes.append(_Jump(item.pos, word))
-            elif word in ("define", "template", "block"):
-                _fail(item.pos, f"{{{{{word}}}}} is not supported in Vault templates")
+            elif word in ("define", "block"):
+                if self.depth and word == "define":
+                    _fail(item.pos, "{{define}} is allowed at the top level only")
+                self._next()
+                name = self._template_name(word)
+                pipe = self._pipeline(word, allow_decl=False) if word == "block" else None
+                if word == "define":
+                    self._expect_end("define")
+                self._definition(name, item.pos)
+                if word == "block":
+                    nodes.append(_Call(item.pos, name, pipe))
+            elif word == "template":
+                self._next()
+                name = self._template_name(word)
+                pipe = None
+                if self._peek() is not None:
+                    pipe = self._pipeline("template", allow_decl=False)
+                nodes.append(_Call(item.pos, name, pipe))
             else:
                 pipe = self._pipeline("command", allow_decl=True)
                 nodes.append(_Action(item.pos, pipe))
         return nodes, None
+
+    def _template_name(self, context: str) -> str:
+        tok = self._next()
+        if tok is None or tok.kind != "string":
+            _fail(self.action_pos, f"{{{{{context}}}}} needs a template name in quotes")
+        return str(tok.value)
+
+    def _definition(self, name: str, pos: int) -> None:
+        """The body of a {{define}} or {{block}}: its own variables, no enclosing range."""
+        saved_vars, saved_range = self.vars, self.range_depth
+        self.vars, self.range_depth = ["$"], 0
+        self.depth += 1
+        body, stop = self._list()
+        self.depth -= 1
+        if stop is None:
+            _fail(pos, f"unexpected EOF: {{{{define {name!r}}}}} has no {{{{end}}}}")
+        assert stop.tokens is not None
+        if stop.tokens[0].text != "end":
+            _fail(stop.pos, "unexpected {{else}} in definition")
+        self.toks, self.ti = stop.tokens, 1
+        self._expect_end("end")
+        self.vars, self.range_depth = saved_vars, saved_range
+        # Go: redefining is allowed only when one of the two definitions is empty
+        if name in self.templates and not _is_empty(body) and not _is_empty(self.templates[name]):
+            _fail(pos, f"multiple definition of template {name!r}")
+        if name not in self.templates or not _is_empty(body):
+            self.templates[name] = body
 
     def _expect_end(self, context: str) -> None:
         extra = self._peek()
@@ -915,9 +981,13 @@ class _Output:
 
 
 class _Exec:
-    def __init__(self, secret: SecretFunc, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, secret: SecretFunc, env: Mapping[str, str], templates: dict[str, list[_Node]]
+    ) -> None:
         self.secret = secret
         self.env = env
+        self.templates = templates
+        self.call_depth = 0
         self.vars: list[list[Any]] = [["$", None]]
         self.out = _Output()
         self.iterations = 0
@@ -937,8 +1007,26 @@ class _Exec:
                     self.walk_range(node, dot)
                 else:
                     self.walk_if(node, dot)
+            elif isinstance(node, _Call):
+                value = None if node.pipe is None else self.pipeline(node.pipe, dot)
+                self.call_template(node.name, value, node.pos)
             elif isinstance(node, _Jump):
                 raise _Break if node.kind == "break" else _Continue
+
+    def call_template(self, name: str, dot: Any, pos: int) -> None:
+        body = self.templates.get(name)
+        if body is None:
+            _fail(pos, f"no template {name!r} defined")
+        self.call_depth += 1
+        if self.call_depth > MAX_NESTING:
+            _fail(pos, "template calls nest too deeply")
+        saved = self.vars
+        self.vars = [["$", dot]]  # a template starts with $ = its dot and no variables
+        try:
+            self.walk(body, dot)
+        finally:
+            self.vars = saved
+            self.call_depth -= 1
 
     def emit(self, value: Any, pos: int) -> None:
         if value is None:
@@ -1081,6 +1169,18 @@ class _Exec:
         if name == "env":
             key = _want_str(head, args, 0)
             return self.env.get(key, "")
+        if name == "executeTemplate":
+            # consul-template: executeTemplate NAME [DATA] returns the rendered text
+            template_name = _want_str(head, args, 0)
+            outer = self.out
+            self.out = _Output()
+            self.out.size = outer.size
+            try:
+                self.call_template(template_name, args[1] if len(args) > 1 else None, head.pos)
+                pieces = self.out.pieces
+            finally:
+                self.out = outer
+            return _composed(pieces)
         func = _FUNCS[name]
         try:
             return func(args)
@@ -1647,12 +1747,15 @@ def _position(source: str, pos: int) -> tuple[int, int]:
 class Template:
     """A parsed template. Build with :func:`parse`."""
 
-    __slots__ = ("_nodes", "name", "source")
+    __slots__ = ("_nodes", "_templates", "name", "source")
 
-    def __init__(self, name: str, source: str, nodes: list[_Node]) -> None:
+    def __init__(
+        self, name: str, source: str, nodes: list[_Node], templates: dict[str, list[_Node]]
+    ) -> None:
         self.name = name
         self.source = source
         self._nodes = nodes
+        self._templates = templates
 
     def _error(self, error: _Located) -> TemplateError:
         line, col = _position(self.source, error.pos)
@@ -1688,8 +1791,12 @@ class Template:
                     visit(node.body)
                     if node.else_body is not None:
                         visit(node.else_body)
+                elif isinstance(node, _Call) and node.pipe is not None:
+                    visit_pipe(node.pipe)
 
         visit(self._nodes)
+        for body in self._templates.values():
+            visit(body)
         return found
 
     def render(self, secret: SecretFunc, env: Mapping[str, str]) -> Pieces:
@@ -1697,7 +1804,7 @@ class Template:
 
         Exceptions raised by ``secret`` itself propagate unchanged.
         """
-        state = _Exec(secret, env)
+        state = _Exec(secret, env, self._templates)
         try:
             state.walk(self._nodes, None)
         except _Located as error:
@@ -1710,8 +1817,9 @@ class Template:
 def parse(text: str, name: str) -> Template:
     """Parse a template; TemplateError (``template name:line:col: what``) if invalid."""
     try:
-        nodes = _Parser(_lex(text)).parse()
+        parser = _Parser(_lex(text))
+        nodes = parser.parse()
     except _Located as error:
         line, col = _position(text, error.pos)
         raise TemplateError(name, line, col, error.what) from None
-    return Template(name, text, nodes)
+    return Template(name, text, nodes, parser.templates)
