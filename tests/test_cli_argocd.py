@@ -209,6 +209,7 @@ def test_kustomize_and_plain_directories(tmp_path: Path) -> None:
     (plain / "a-list.yaml").write_text(yaml.safe_dump(a_list))
     (plain / "b.yml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n")
     (plain / "README.md").write_text("not a manifest\n")
+    (plain / "c-notes.yaml").write_text("# comments only: no object, no problem\n")
     printed = _run("generate", plain, _environ(tmp_path))
     assert printed.returncode == 0, printed.stderr
     documents = _documents(printed.stdout)
@@ -223,7 +224,7 @@ def test_empty_source_is_refused_rather_than_printing_nothing(tmp_path: Path) ->
     result = _run("generate", empty, _environ(tmp_path))
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.strip()
+    assert "no Kubernetes objects" in result.stderr
 
 
 def test_discover_ignores_sources_without_vault_exec(tmp_path: Path) -> None:

@@ -60,52 +60,37 @@ def _source_label(environ: Mapping[str, str]) -> str:
 
 
 def _generate(environ: Mapping[str, str], cwd: Path) -> tuple[str, list[Problem]]:
-    from transformer.render import render  # loaded when used: `vault-exec --help` stays quick
+    # loaded when used: `vault-exec --help` stays quick
+    from transformer.render import render_sources
 
     ctx = argocd.app_context(environ)
     platform = load_options({}, environ.get(CONFIG_FILE_ENV_VAR) or None, environ)
     options = argocd.app_options(platform, ctx)
     names = {entry.name for entry in cwd.iterdir() if entry.is_file()}
     kind = argocd.source_kind(names)
-    label = _source_label(environ)
     if kind == argocd.HELM:
         helm = argocd.tool_command(environ, argocd.HELM_COMMAND_ENV, argocd.HELM_COMMAND)
         stream = _run_tool("helm template", argocd.helm_template_argv(helm, ctx), environ, cwd)
-        outputs_problems = [render(stream, options, filename=label)]
+        sources = [(_source_label(environ), stream)]
     elif kind == argocd.KUSTOMIZE:
         kustomize = argocd.tool_command(
             environ, argocd.KUSTOMIZE_COMMAND_ENV, argocd.KUSTOMIZE_COMMAND
         )
         stream = _run_tool("kustomize build", argocd.kustomize_argv(kustomize), environ, cwd)
-        outputs_problems = [render(stream, options, filename=label)]
+        sources = [(_source_label(environ), stream)]
     else:
-        outputs_problems = []
+        sources = []
         for name in argocd.manifest_files(names):
             try:
-                text = (cwd / name).read_text(encoding="utf-8")
+                sources.append((name, (cwd / name).read_text(encoding="utf-8")))
             except (OSError, UnicodeDecodeError) as error:
                 raise ToolError(f"{name}: cannot read: {error}") from None
-            if text.strip():
-                outputs_problems.append(render(text, options, filename=name))
-    problems = [p for _, ps in outputs_problems for p in ps]
+    # One stream, each problem naming its own file; no objects at all is an error
+    # (with auto-sync and prune, Argo CD would delete every resource of the app).
+    output, problems = render_sources(sources, options)
     if has_errors(problems):
         return "", problems
-    pieces = []
-    for output, _ in outputs_problems:
-        if output.strip():
-            pieces.append(output if output.endswith("\n") else output + "\n")
-    stream = argocd.flatten_lists("".join(_with_marker(piece) for piece in pieces))
-    if not stream.strip():
-        # Argo CD with auto-sync and prune would delete every resource of the app.
-        raise ToolError(
-            f"{label}: the source rendered no Kubernetes objects; refusing to print none"
-        )
-    return stream, problems
-
-
-def _with_marker(piece: str) -> str:
-    """Documents from several files: make sure each file's first document is separated."""
-    return piece if piece.startswith("---") else "---\n" + piece
+    return argocd.flatten_lists(output), problems
 
 
 def _fail(message: str) -> None:
