@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from transformer import annotations as ann
@@ -297,3 +299,45 @@ def test_parse_duration_and_split_command() -> None:
     assert ann.parse_duration("250ms") == 0.25
     assert ann.parse_duration("30") == 30.0
     assert ann.split_command('/bin/app --flag="a b" c') == ("/bin/app", "--flag=a b", "c")
+
+
+KEYS = st.sampled_from(
+    [
+        *(P + name for name in ISSUE_ANNOTATIONS),
+        P + "agent-inject-secret-db",
+        P + "agent-inject-template-db",
+        P + "agent-inject-template-file-db",
+        P + "agent-exec-command-worker",
+        P + "agent-exec-command-Worker",
+        P + "nonsense",
+        "prometheus.io/port",
+    ]
+)
+VALUES = st.one_of(
+    st.sampled_from(
+        ["true", "false", "True", "0", "injected", "api", "", " ", "250m", "64Mi", "1.5", "10001",
+         "0", "1m30s", "https://vault:8200", "vault:8200", "/ca.pem", "a,b", "jwt", "kubernetes",
+         "secret/data/x", "has space", "{{ . }}"]
+    ),
+    st.text(max_size=12),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.lists(st.text(max_size=3), max_size=2),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=6))
+def test_fast_path_agrees_with_jsonschema(annotations: dict[str, Any]) -> None:
+    schema = ann.annotation_schema()
+    assert ann.conforms(annotations, schema, schema) == Draft202012Validator(schema).is_valid(
+        annotations
+    )
+
+
+def test_fast_path_defers_on_unknown_keywords() -> None:
+    root: dict[str, Any] = {}
+    assert ann.conforms("x", {"minLength": 2}, root) is None
+    assert ann.conforms("x", {"type": ["string", "null"]}, root) is None
+    assert ann.conforms("x", {"type": "string", "description": "d"}, root) is True

@@ -267,8 +267,83 @@ def _property_schema(key: str) -> Mapping[str, Any]:
     return {}
 
 
+#: The JSON Schema keywords :func:`conforms` evaluates; others are annotations
+#: (no effect on validity) or make it defer to jsonschema.
+_ASSERTIONS = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "pattern",
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "$ref",
+    }
+)
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
+_TYPES: Mapping[str, type | tuple[type, ...]] = {"string": str, "object": Mapping}
+
+
+def conforms(instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> bool | None:
+    """Does ``instance`` validate against ``schema``? None: a keyword this does not know.
+
+    The fast path of validation: a clean pod's annotations are checked by this
+    small interpreter of the schema's own keywords, and jsonschema (~100 ms to
+    import, more than everything else a small release costs) is loaded only to
+    explain a failure. tests/test_annotations.py checks that both always agree.
+    """
+    if not _ASSERTIONS.issuperset(schema.keys() - _ANNOTATIONS):
+        return None
+    results: list[bool | None] = []
+    if "$ref" in schema:
+        reference = schema["$ref"]
+        if not isinstance(reference, str) or not reference.startswith("#/$defs/"):
+            return None
+        results.append(conforms(instance, root["$defs"][reference[len("#/$defs/") :]], root))
+    if "type" in schema:
+        expected = _TYPES.get(schema["type"]) if isinstance(schema["type"], str) else None
+        if expected is None:
+            return None
+        results.append(isinstance(instance, expected))
+    if "enum" in schema:
+        results.append(isinstance(instance, str) and instance in schema["enum"])
+    if "const" in schema:
+        results.append(isinstance(instance, str) and instance == schema["const"])
+    if "pattern" in schema and isinstance(instance, str):
+        results.append(re.search(schema["pattern"], instance) is not None)
+    if isinstance(instance, Mapping) and {
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+    } & (schema.keys()):
+        properties = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        additional = schema.get("additionalProperties", True)
+        for key, value in instance.items():
+            matched = False
+            if key in properties:
+                matched = True
+                results.append(conforms(value, properties[key], root))
+            for pattern, subschema in patterns.items():
+                if re.search(pattern, key):
+                    matched = True
+                    results.append(conforms(value, subschema, root))
+            if not matched:
+                if additional is False:
+                    results.append(False)
+                elif additional is not True:
+                    results.append(conforms(value, additional, root))
+    if None in results:
+        return None
+    return all(results)
+
+
 def _value_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
     subset = {key: value for key, value in annotations.items() if isinstance(key, str)}
+    schema = annotation_schema()
+    if conforms(subset, schema, schema):
+        return []
     problems: dict[str, AnnotationProblem] = {}
     for error in _validator().iter_errors(subset):
         if not error.path or error.validator == "additionalProperties":
