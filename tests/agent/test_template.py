@@ -395,6 +395,8 @@ CASES: list[tuple[str, str, str]] = [
     ("toJSON float million", S + "{{ toJSON .million }}" + E, "1000000"),
     ("toJSON scalars", "{{ toJSON true }}{{ toJSON nil }}{{ toJSON 1.5 }}", "truenull1.5"),
     ("toJSON newline", '{{ toJSON "a\\nb" }}', '"a\\nb"'),
+    # encoding/json: invalid UTF-8 is written as \ufffd
+    ("toJSON invalid utf-8", '{{ toJSON "a\\xffb" }}', '"a\\ufffdb"'),
     (
         "toJSONPretty",
         S + "{{ toJSONPretty .nested }}" + E,

@@ -38,7 +38,6 @@ class JSONNumber(str):
     __slots__ = ()
 
 
-
 def go_type(value: object) -> str:
     """The Go type name a JSON-decoded value has in consul-template (for %T and errors)."""
     if value is None:
@@ -561,6 +560,9 @@ def _json_escape_table() -> dict[int, str]:
     table[ord("&")] = "\\u0026"
     table[0x2028] = "\\u2028"
     table[0x2029] = "\\u2029"
+    # invalid UTF-8 (bytes kept as lone surrogates by surrogateescape) becomes \ufffd
+    for code in range(0xDC80, 0xDD00):
+        table[code] = "\\ufffd"
     return table
 
 

@@ -134,9 +134,8 @@ class _Tok:
     __slots__ = ("kind", "pos", "space", "text", "value")
 
     def __init__(self, kind: str, pos: int, text: str, space: bool, value: Any = None) -> None:
-        self.kind = (
-            kind  # field dot var ident string number lparen rparen pipe declare assign comma
-        )
+        # field dot var ident string number lparen rparen pipe declare assign comma
+        self.kind = kind
         self.pos = pos
         self.text = text
         self.space = space  # preceded by white space inside the action
@@ -152,6 +151,10 @@ class _Item:
         self.pos = pos
         self.text = text
         self.tokens = tokens
+
+
+def _space_at(source: str, pos: int) -> bool:
+    return pos < len(source) and source[pos] in _SPACE
 
 
 def _is_alnum(char: str) -> bool:
@@ -172,17 +175,7 @@ def _lex(source: str) -> list[_Item]:
             stripped = text.lstrip(_SPACE)
             text_pos += len(text) - len(stripped)
             text = stripped
-        if (
-            start >= 0
-            and source[start + 2 : start + 3] == "-"
-            and source[start + 3 : start + 4]
-            in (
-                " ",
-                "\t",
-                "\r",
-                "\n",
-            )
-        ):
+        if start >= 0 and source[start + 2 : start + 3] == "-" and _space_at(source, start + 3):
             # "{{- " trims all trailing white space of the preceding text
             text = text.rstrip(_SPACE)
             inner = start + 4
@@ -204,11 +197,7 @@ def _at_right(source: str, pos: int) -> tuple[bool, bool, int]:
     """(at a right delimiter, with trim marker, position after it)."""
     if source.startswith(_RIGHT, pos):
         return True, False, pos + 2
-    if (
-        source[pos : pos + 1] in (" ", "\t", "\r", "\n")
-        and source[pos + 1 : pos + 2] == "-"
-        and source.startswith(_RIGHT, pos + 2)
-    ):
+    if _space_at(source, pos) and source.startswith("-" + _RIGHT, pos + 1):
         return True, True, pos + 4
     return False, False, pos
 
@@ -382,7 +371,10 @@ def _lex_char(source: str, pos: int, tokens: list[_Tok], space: bool) -> int:
     text = _unescape(source, pos + 1, index, "'")
     if len(text) != 1:
         _fail(pos, "malformed character constant")
-    tokens.append(_Tok("number", pos, source[pos : index + 1], space, ord(text)))
+    code = ord(text)
+    if 0xDC80 <= code <= 0xDCFF:
+        code -= 0xDC00  # '\xff' is the byte value, kept by surrogateescape
+    tokens.append(_Tok("number", pos, source[pos : index + 1], space, code))
     return index + 1
 
 
