@@ -1081,6 +1081,26 @@ ERRORS: list[tuple[str, str, str]] = [
     ("unterminated string", '{{ "abc }}', "template t:1:4: unterminated quoted string"),
     ("bad escape", '{{ "\\q" }}', "template t:1:5: invalid syntax in quoted string"),
     ("bad number", "{{ 3x }}", "template t:1:4: bad number syntax: '3x'"),
+    (
+        "dash in field name",
+        '{{ with secret "secret/data/app" }}\n{{ .Data.data.api-key }}{{ end }}',
+        'template t:2:18: field names cannot contain "-": write index .Data.data "api-key"',
+    ),
+    (
+        "dash in variable field",
+        "{{ $s := 1 }}{{ $s.my-key }}",
+        'template t:1:22: field names cannot contain "-": write index $s "my-key"',
+    ),
+    (
+        "dash after parenthesized field",
+        '{{ (secret "a").Data.x-y }}',
+        'template t:1:23: field names cannot contain "-": write index (...).Data "x-y"',
+    ),
+    (
+        "spaced minus is still a number",
+        "{{ .x -1 }}",
+        "template t:1:4: can't give argument to non-function",
+    ),
     ("bad character", "{{ @ }}", "template t:1:4: unrecognized character in action: U+0040"),
     (
         "range over string",

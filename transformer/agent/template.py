@@ -269,6 +269,8 @@ def _lex_action(source: str, start: int, pos: int) -> tuple[list[_Tok], int, boo
                 tokens.append(_Tok("dot", pos, ".", space))
                 pos += 1
         elif char in "+-" or char.isdecimal():
+            if char == "-" and not space and tokens and tokens[-1].kind == "field":
+                _fail(pos, _dashed_key_hint(source, pos, tokens))
             pos = _lex_number(source, pos, tokens, space)
         elif _is_alnum(char):
             while pos < length and _is_alnum(source[pos]):
@@ -278,6 +280,24 @@ def _lex_action(source: str, start: int, pos: int) -> tuple[list[_Tok], int, boo
         else:
             _fail(pos, f"unrecognized character in action: U+{ord(char):04X}")
         space = False
+
+
+def _dashed_key_hint(source: str, pos: int, tokens: list[_Tok]) -> str:
+    """A common slip with Vault keys such as "api-key": say how to write it."""
+    chain = [tokens[-1].text]
+    index = len(tokens) - 1
+    while index > 0 and not tokens[index].space and tokens[index - 1].kind == "field":
+        index -= 1
+        chain.insert(0, tokens[index].text)
+    end = pos
+    while end < len(source) and (source[end] == "-" or _is_alnum(source[end])):
+        end += 1
+    key = chain[-1] + source[pos:end]
+    holder = "." + ".".join(chain[:-1])
+    if index > 0 and not tokens[index].space and tokens[index - 1].kind in ("var", "rparen"):
+        start = "(...)" if tokens[index - 1].kind == "rparen" else tokens[index - 1].text
+        holder = start + (holder if len(chain) > 1 else "")
+    return f'field names cannot contain "-": write index {holder} "{key}"'
 
 
 _SIMPLE_ESCAPES = {
