@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -550,3 +551,74 @@ def test_config_file_option(test_vault: TestVault, sa_token_file: Path, tmp_path
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["env"]["X"] == "from-file"
+
+
+def test_sigterm_as_pid_1_before_exec_exits_promptly(
+    test_vault: TestVault, sa_token_file: Path, tmp_path: Path
+) -> None:
+    """PID 1 of a PID namespace gets no signal it has no handler for; the agent has one."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs unshare and root for a PID namespace")
+    with socket.socket() as black_hole:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen()
+        config = config_for(
+            test_vault, [("t", "secret/data/app/x", "")], auth=kube_auth(sa_token_file)
+        )
+        config["vault"]["address"] = f"http://127.0.0.1:{black_hole.getsockname()[1]}"
+        process = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--kill-child",
+             sys.executable, "-m", "transformer.agent", "run", "--", "/bin/true"],
+            cwd=tmp_path, env={**BASE_ENV, CONFIG_ENV_VAR: json.dumps(config)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        black_hole.settimeout(60)
+        connection, _ = black_hole.accept()
+        with connection:
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+            agent_pid = int(children.split()[0])  # PID 1 inside the namespace
+            os.kill(agent_pid, signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert stderr == "vault-exec-agent: stopped by SIGTERM before starting the command\n"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "transformer.agent", *args],
+        env={**BASE_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "stderr"),
+    [
+        ((), 2, "usage: vault-exec-agent run [--config FILE] -- CMD [ARGS...]\n"),
+        (("frobnicate",), 2, "vault-exec-agent: unknown command 'frobnicate' (try --help)\n"),
+        (("run",), 2, "vault-exec-agent: run: missing the command (usage: "),
+        (("run", "--bogus", "--", "true"), 2, "vault-exec-agent: run: unknown option '--bogus'"),
+        (("run", "--config", "--", "true"), 2, "vault-exec-agent: run: --config needs a FILE\n"),
+        (("run", "--config", "/nonexistent.json", "--", "true"), 2,
+         "vault-exec-agent: config: cannot read /nonexistent.json: No such file or directory\n"),
+        (("run", "--", "true"), 2, "vault-exec-agent: config: set VAULT_EXEC_CONFIG or pass"),
+        (("install",), 2, "vault-exec-agent: usage: install DEST\n"),
+    ],
+)  # fmt: skip
+def test_command_line_errors(args: tuple[str, ...], status: int, stderr: str) -> None:
+    result = _cli(*args)
+    assert result.returncode == status
+    assert result.stderr.startswith(stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_help_and_version() -> None:
+    helped = _cli("--help")
+    assert helped.returncode == 0
+    assert "run [--config FILE] -- CMD [ARGS...]" in helped.stdout
+    assert "VAULT_EXEC_CONFIG" in helped.stdout
+    version = _cli("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("vault-exec-agent ")
