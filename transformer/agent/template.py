@@ -974,10 +974,13 @@ def _secret_view(response: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Output:
-    __slots__ = ("pieces", "size")
+    """Output chunks with their provenance; merged once at the end (appending to one
+    growing string per write would be quadratic)."""
+
+    __slots__ = ("chunks", "size")
 
     def __init__(self) -> None:
-        self.pieces: Pieces = []
+        self.chunks: list[tuple[str, bool]] = []
         self.size = 0
 
     def write(self, text: str, from_data: bool, pos: int) -> None:
@@ -986,10 +989,21 @@ class _Output:
         self.size += len(text)
         if self.size > MAX_OUTPUT_CHARS:
             _fail(pos, f"output is larger than {MAX_OUTPUT_CHARS} characters")
-        if self.pieces and self.pieces[-1][1] == from_data:
-            self.pieces[-1] = (self.pieces[-1][0] + str(text), from_data)
-        else:
-            self.pieces.append((str(text), from_data))
+        self.chunks.append((text, from_data))
+
+    def pieces(self) -> Pieces:
+        merged: Pieces = []
+        run: list[str] = []
+        run_flag = False
+        for text, from_data in self.chunks:
+            if run and from_data != run_flag:
+                merged.append(("".join(run), run_flag))
+                run = []
+            run.append(str(text))  # plain str: no _Literal/_Composed leaves the engine
+            run_flag = from_data
+        if run:
+            merged.append(("".join(run), run_flag))
+        return merged
 
 
 class _Exec:
@@ -1189,7 +1203,7 @@ class _Exec:
             self.out.size = outer.size
             try:
                 self.call_template(template_name, args[1] if len(args) > 1 else None, head.pos)
-                pieces = self.out.pieces
+                pieces = self.out.pieces()
             finally:
                 self.out = outer
             return _composed(pieces)
@@ -1823,7 +1837,7 @@ class Template:
             raise self._error(error) from None
         except RecursionError:
             raise TemplateError(self.name, 1, 1, "template nests too deeply") from None
-        return state.out.pieces
+        return state.out.pieces()
 
 
 def parse(text: str, name: str) -> Template:
