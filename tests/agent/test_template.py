@@ -1026,8 +1026,10 @@ ERRORS: list[tuple[str, str, str]] = [
     ("unexpected end", "x{{ end }}", "template t:1:2: unexpected {{end}}"),
     ("unexpected else", "{{ else }}", "template t:1:1: unexpected {{else}}"),
     ("if without end", "{{ if true }}x", "template t:1:1: unexpected EOF: {{if}} has no {{end}}"),
-    ("missing value for if", "{{ if }}x{{ end }}", "template t:1:1: missing value for command"),
+    ("missing value for if", "{{ if }}x{{ end }}", "template t:1:1: missing value for if"),
     ("empty action", "{{ }}", "template t:1:1: missing value for command"),
+    ("empty range", "{{ range }}{{ end }}", "template t:1:1: missing value for range"),
+    ("empty pipe stage", '{{ "a" | | toUpper }}', "template t:1:10: missing value for command"),
     (
         "wrong arg count",
         '{{ toUpper "a" "b" }}',

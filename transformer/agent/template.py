@@ -820,7 +820,7 @@ class _Parser:
                     _fail(first.pos, "cannot declare or assign $")
         cmds: list[_Cmd] = []
         while True:
-            cmds.append(self._command(closer, piped=bool(cmds)))
+            cmds.append(self._command(closer, piped=bool(cmds), context=context))
             tok = self._peek()
             if tok is None or (closer and tok.kind == closer):
                 break
@@ -831,7 +831,7 @@ class _Parser:
             self.vars.extend(decl)
         return _Pipe(pos, decl, is_assign, cmds)
 
-    def _command(self, closer: str, piped: bool) -> _Cmd:
+    def _command(self, closer: str, piped: bool, context: str) -> _Cmd:
         pos = self._here()
         args: list[_Node] = []
         while True:
@@ -842,7 +842,8 @@ class _Parser:
                 _fail(tok.pos, f"unexpected {tok.text!r} in operand")
             args.append(self._operand(in_call=bool(args)))
         if not args:
-            _fail(pos, "missing value for command")
+            # Go: "missing value for if" for an empty control, else "for command"
+            _fail(pos, f"missing value for {context if context in _KEYWORDS else 'command'}")
         head = args[0]
         count = len(args) - 1 + (1 if piped else 0)
         if isinstance(head, _FuncNode):
