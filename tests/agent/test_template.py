@@ -1076,6 +1076,11 @@ ERRORS: list[tuple[str, str, str]] = [
     ("break outside range", "{{ break }}", "template t:1:1: {{break}} outside {{range}}"),
     ("nil command", "{{ nil }}", "template t:1:4: nil is not a command"),
     (
+        "secret write data not k=v",
+        '{{ secret "pki/issue/x" "common_name=a" "ttl" }}',
+        "template t:1:4: error calling secret: argument 3 is not key=value",
+    ),
+    (
         "argument to non-function",
         '{{ "a" | .x }}',
         "template t:1:10: can't give argument to non-function",
@@ -1248,6 +1253,7 @@ FAILING_ON_DATA = [
     S + "{{ len .port }}" + E,
     S + "{{ join .user .tags }}{{ join .user .nums }}" + E,
     S + "{{ .nothing }}" + E,
+    S + '{{ secret "pki/issue/x" .password }}' + E,
     S + "{{ .pem.BBBB }}" + E,
     S + "{{ .html.x }}" + E,
     S + "{{ index .b64 .user }}" + E,

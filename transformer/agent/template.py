@@ -1219,6 +1219,10 @@ class _Exec:
             _want_str(head, args, index)
         path = str(args[0])
         data = [str(arg) for arg in args[1:]]
+        for index, pair in enumerate(data):
+            # consul-template: write data are "key=value" arguments (empty ones skipped)
+            if pair and "=" not in pair:
+                _fail(head.pos, f"error calling secret: argument {index + 2} is not key=value")
         key = (path, tuple(data))
         cached = self.cache.get(key)
         if cached is None:
