@@ -30,7 +30,8 @@ BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(R
 
 CHILD = """\
 import json, os, sys
-json.dump({"pid": os.getpid(), "argv": sys.argv, "env": dict(os.environ)}, sys.stdout)
+fds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+json.dump({"pid": os.getpid(), "argv": sys.argv, "env": dict(os.environ), "fds": fds}, sys.stdout)
 """
 
 SEED_TEMPLATE = """\
@@ -73,6 +74,7 @@ def run_agent(
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
     timeout: float = 60,
+    agent: list[str] | None = None,
 ) -> Run:
     child_script = tmp_path / "child.py"
     child_script.write_text(CHILD)
@@ -88,7 +90,7 @@ def run_agent(
         **(env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "transformer.agent", "run", "--", *argv],
+        [*(agent or [sys.executable, "-m", "transformer.agent"]), "run", "--", *argv],
         cwd=tmp_path,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -131,8 +133,24 @@ def assert_clean_stderr(run: Run, *secret_values: str) -> None:
             assert value not in run.stderr
 
 
+CONSOLE_SCRIPT = Path(sys.executable).parent / "vault-exec-agent"
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        pytest.param(None, id="python-m"),
+        pytest.param(
+            [str(CONSOLE_SCRIPT)],
+            id="console-script",
+            marks=pytest.mark.skipif(
+                not CONSOLE_SCRIPT.exists(), reason="package not installed in this venv"
+            ),
+        ),
+    ],
+)
 def test_kubernetes_auth_kv2_seed_template_byte_exact(
-    test_vault: TestVault, sa_token_file: Path, tmp_path: Path
+    test_vault: TestVault, sa_token_file: Path, tmp_path: Path, agent: list[str] | None
 ) -> None:
     name = unique()
     test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret=TRICKY)
@@ -145,12 +163,14 @@ def test_kubernetes_auth_kv2_seed_template_byte_exact(
     accessors_before = test_vault.bao.token_accessors()
     reviews_before = test_vault.token_review.reviews
 
-    run = run_agent(tmp_path, config, env={"KEEP_ME": "yes"})
+    run = run_agent(tmp_path, config, env={"KEEP_ME": "yes"}, agent=agent)
 
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
     assert run.child is not None
     assert run.child["pid"] == run.pid  # exec'd, not spawned
+    # stdio and the child's own listdir descriptor: nothing of the agent's leaked
+    assert len([fd for fd in run.child["fds"] if fd > 2]) == 1
     assert run.child["argv"][1:] == ["a b", "--config", "x"]
     env = run.child["env"]
     for key, value in TRICKY.items():
