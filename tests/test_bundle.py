@@ -324,6 +324,14 @@ def _namespace_pid1(unshare: subprocess.Popen[bytes]) -> int:
     raise AssertionError("unshare started no child")
 
 
+def _holds_a_socket(pid: int) -> bool:
+    try:
+        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:  # a descriptor closed while looking
+        return False
+    return any(link.startswith("socket:") for link in links)
+
+
 def test_agent_as_pid_1_stops_on_sigterm_while_vault_is_unreachable(
     bundle: Path, tmp_path: Path
 ) -> None:
@@ -339,15 +347,14 @@ def test_agent_as_pid_1_stops_on_sigterm_while_vault_is_unreachable(
         )
         unshare = rootfs.start(container)
         pid1 = _namespace_pid1(unshare)
-        # Wait until the agent (not the bootloader) waits on Vault: its socket is connected.
-        for _ in range(500):
-            conns = [os.readlink(f) for f in Path(f"/proc/{pid1}/fd").iterdir()]
-            if any(c.startswith("socket:") for c in conns):
-                break
+        # Wait until the agent (not the bootloader) waits on Vault: it holds a socket.
+        # (Before its handler exists, PID 1 would not even receive the signal.)
+        deadline = time.monotonic() + 60
+        while not _holds_a_socket(pid1) and time.monotonic() < deadline:
             time.sleep(0.01)
         os.kill(pid1, signal.SIGTERM)
-        _out, err = unshare.communicate(timeout=30)
-    assert unshare.returncode == 128 + signal.SIGTERM
+        _out, err = unshare.communicate(timeout=60)
+    assert unshare.returncode == 128 + signal.SIGTERM, err.decode()
     assert b"stopped by SIGTERM" in err
 
 
