@@ -64,9 +64,41 @@ def test_crlf_stream_splits() -> None:
     assert chunks[1].prefix == "---\r\n# c\r\n"
 
 
-def test_kubernetes_friendly_scalars() -> None:
-    loaded = yamlio.load_document("t: 2024-01-01T00:00:00Z\nd: 2024-01-01\ne: =\nn: 0644\nb: yes\n")
-    assert loaded == {"t": "2024-01-01T00:00:00Z", "d": "2024-01-01", "e": "=", "n": 420, "b": True}
+#: plain scalar -> what Kubernetes (go-yaml v2 through sigs.k8s.io/yaml) reads.
+KUBERNETES_SCALARS = {
+    "2024-01-01T00:00:00Z": "2024-01-01T00:00:00Z",
+    "2024-01-01": "2024-01-01",
+    "=": "=",
+    "10:30": "10:30",
+    "8080:80": "8080:80",
+    "0644": 420,
+    "0o17": 15,
+    "0x1f": 31,
+    "1_000": 1000,
+    "1e3": 1000.0,
+    ".5": 0.5,
+    "yes": True,
+    "y": True,
+    "N": False,
+    "off": False,
+    "~": None,
+    "hello": "hello",
+}
+
+
+@pytest.mark.parametrize(("plain", "meaning"), KUBERNETES_SCALARS.items())
+def test_scalars_load_as_kubernetes_reads_them(plain: str, meaning: object) -> None:
+    assert yamlio.load_document(f"value: {plain}\n") == {"value": meaning}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["y", "n", "yes", "1e3", "09", "0X1F", "0o17", "10:30", "2024-01-01", "=", "", "~", "1_0"],
+)
+def test_strings_that_look_like_something_else_stay_strings(text: str) -> None:
+    dumped = yamlio.dump_document({"value": text})
+    assert dumped != f"value: {text}\n"  # quoted
+    assert yamlio.load_document(dumped) == {"value": text}
 
 
 def test_dump_keeps_strings_strings() -> None:
@@ -116,8 +148,8 @@ def test_duplicate_keys_are_errors_but_merges_are_not() -> None:
         yamlio.load_document("a: 1\nb:\n  c: 2\n  c: 3\n")
     assert (caught.value.line, caught.value.col) == (4, 3)
     assert "found duplicate key 'c'" in caught.value.message
-    merged = yamlio.load_document("base: &b {x: 1, y: 2}\nover:\n  <<: *b\n  y: 3\n")
-    assert merged["over"] == {"x": 1, "y": 3}
+    merged = yamlio.load_document("base: &b {p: 1, q: 2}\nover:\n  <<: *b\n  q: 3\n")
+    assert merged["over"] == {"p": 1, "q": 3}
 
 
 def test_check_syntax_agrees_on_syntax_errors() -> None:

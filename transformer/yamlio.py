@@ -14,7 +14,7 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -35,19 +35,72 @@ except ImportError:  # PyYAML built without libyaml: correct, only slower
 else:
     _CParser = CParser
 
-# Tags whose implicit resolution would change what a string means when an
-# injected document is written back: Kubernetes wants timestamps as strings,
-# and "=" is a plain string to it (PyYAML cannot even construct it).
 _MERGE = "tag:yaml.org,2002:merge"
-_KEEP_AS_STRING = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
+
+
+def _kubernetes_resolvers() -> dict[str | None, list[tuple[str, re.Pattern[str]]]]:
+    """Plain-scalar resolution as Kubernetes reads it (go-yaml v2 via sigs.k8s.io/yaml).
+
+    Only rewritten documents are re-emitted, and a value must mean to the API
+    server afterwards what it meant before. Differences from PyYAML's YAML 1.1:
+    ``y``/``n`` are booleans; ``1e3`` and ``0o17`` are numbers; ``10:30``
+    (sexagesimal) and timestamps are strings; ``=`` is a string.
+    """
+    table: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def add(tag: str, pattern: str, first: str) -> None:
+        regexp = re.compile(pattern, re.X)
+        for char in first:
+            table.setdefault(char, []).append(("tag:yaml.org,2002:" + tag, regexp))
+
+    add(
+        "bool",
+        r"""^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE
+        |on|On|ON|off|Off|OFF|y|Y|n|N)$""",
+        "yYnNtTfFoO",
+    )
+    add(
+        "float",
+        r"""^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*\.[0-9_]*)(?:[eE][-+]?[0-9]+)?
+        |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        "-+0123456789.",
+    )
+    add(
+        "int",
+        r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o[0-7_]+
+        |[-+]?0[0-7_]+
+        |[-+]?(?:0|[1-9][0-9_]*)
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        "-+0123456789",
+    )
+    add("merge", r"^(?:<<)$", "<")
+    add("null", r"^(?:~|null|Null|NULL|)$", "~nN")
+    table.setdefault("", []).append(("tag:yaml.org,2002:null", re.compile(r"^$")))
+    return table
+
+
+#: What go-yaml v2 also reads as a number although the table above does not
+#: (``09``, ``0X1F``): strings of this shape are quoted when written.
+_GO_NUMBER = re.compile(
+    r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$|^[-+]?0[xXoObB][0-9a-fA-F]+$"
+)
 
 
 class _Loader(_CLoader):  # type: ignore[misc, valid-type]
-    """libyaml's C parser with Kubernetes-friendly scalar resolution.
+    """libyaml's C parser, scalars resolved as Kubernetes does, duplicate keys refused.
 
     A duplicate key is an error, as it is for Kubernetes (go-yaml): PyYAML would
     keep the last value silently, and a rewritten document would lose the other.
     """
+
+    bool_values: ClassVar[dict[str, bool]] = {
+        **yaml.constructor.SafeConstructor.bool_values,
+        "y": True,
+        "n": False,
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[str] = set()
@@ -65,10 +118,15 @@ class _Loader(_CLoader):  # type: ignore[misc, valid-type]
         return mapping
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag not in _KEEP_AS_STRING]
-    for first, resolvers in _CLoader.yaml_implicit_resolvers.items()
-}
+_Loader.yaml_implicit_resolvers = _kubernetes_resolvers()
+
+
+def reads_as_non_string(value: str) -> bool:
+    """Would Kubernetes read ``value``, written plain, as anything but a string?"""
+    for _tag, regexp in _Loader.yaml_implicit_resolvers.get(value[:1], ()):
+        if regexp.match(value):
+            return True
+    return _GO_NUMBER.match(value.replace("_", "")) is not None
 
 
 class _Dumper(_CDumper):  # type: ignore[misc, valid-type]
@@ -81,7 +139,9 @@ class _Dumper(_CDumper):  # type: ignore[misc, valid-type]
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    # Quote what Kubernetes would otherwise read as a bool or number ("y", "1e3");
+    # the emitter itself also quotes what PyYAML would (timestamps, "=", "10:30").
+    style = "|" if "\n" in value else ("'" if reads_as_non_string(value) else None)
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
