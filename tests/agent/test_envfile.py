@@ -7,8 +7,11 @@ Pieces are written by hand as the template engine hands them over:
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transformer.agent.envfile import OutputError, Piece, parse_output
+from transformer.agent.template import parse
 
 PEM = (
     "-----BEGIN PRIVATE KEY-----\n"
@@ -144,3 +147,36 @@ def test_errors_name_the_key_never_the_value(pieces: list[Piece], message: str) 
     assert text.startswith(message)
     for secret in ("hunter2", "secret-value", "MIIEvQ", "x\0y", "BBBB"):
         assert secret not in text
+
+
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
+values = st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=80)
+secrets_strategy = st.dictionaries(names, values, max_size=8)
+
+SEED_TEMPLATE = """\
+{{- with secret "secret/data/spitikos/api" -}}
+{{- range $key, $value := .Data.data }}
+{{ $key }}={{ $value }}
+{{- end }}
+{{- end }}
+"""
+
+
+@settings(max_examples=300, deadline=None)
+@given(secrets_strategy)
+def test_any_value_survives_the_seed_template_pieces(secret: dict[str, str]) -> None:
+    assert dict(parse_output(seed_template(secret), "t")) == secret
+
+
+@settings(max_examples=300, deadline=None)
+@given(secrets_strategy)
+def test_any_value_survives_the_real_template_engine(secret: dict[str, str]) -> None:
+    """The seed's template through the real engine, then this parser: byte-exact."""
+    template = parse(SEED_TEMPLATE, "config.env")
+
+    def fetch(path: str, args: list[str]) -> dict[str, object]:
+        assert (path, args) == ("secret/data/spitikos/api", [])
+        return {"data": {"data": secret}, "lease_id": "", "renewable": False}
+
+    entries = parse_output(template.render(fetch, {}), "config.env")
+    assert entries == sorted(secret.items())
