@@ -625,6 +625,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
          "vault-exec-agent: config: cannot read /nonexistent.json: No such file or directory\n"),
         (("run", "--", "true"), 2, "vault-exec-agent: config: set VAULT_EXEC_CONFIG or pass"),
         (("install",), 2, "vault-exec-agent: usage: install DEST\n"),
+        (("install", "/nonexistent-dest"), 1, "vault-exec-agent: install: install only works from"),
     ],
 )  # fmt: skip
 def test_command_line_errors(args: tuple[str, ...], status: int, stderr: str) -> None:
