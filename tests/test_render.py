@@ -57,7 +57,7 @@ def test_problems_are_located_in_their_document() -> None:
 
 
 def test_empty_inputs_fail_instead_of_writing_nothing() -> None:
-    for text in ("", "\n\n", "---\n# Source: x\n---\n", "# nothing\n"):
+    for text in ("", "\n\n", "---\n# Source: x\n---\n", "# nothing\n", "\x85", "\ufeff"):
         out, [problem] = render(text, OPTIONS)
         assert out == ""
         assert problem.message == EMPTY_INPUT

@@ -74,13 +74,13 @@ def _render_chunk(
     """(output text, problems, whether the chunk holds a document)."""
     if not _may_opt_in(chunk.text):
         try:
-            yamlio.check_syntax(chunk.text)
+            has_document = yamlio.check_syntax(chunk.text)
         except yamlio.YamlSyntaxError as error:
             problem = Problem(
                 filename, chunk.line + error.line, error.col, error.message, doc_index=doc_index
             )
             return "", [problem], True
-        return chunk.text, [], not chunk.is_empty
+        return chunk.text, [], has_document and not chunk.is_empty
     try:
         obj = yamlio.load_document(chunk.text)
     except yamlio.YamlSyntaxError as error:

@@ -218,8 +218,11 @@ def load_document(text: str) -> Any:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
 
 
-def check_syntax(text: str) -> None:
+def check_syntax(text: str) -> bool:
     """Raise YamlSyntaxError if ``text`` is not valid YAML, building no Python objects.
+
+    Returns whether the text holds a document at all (a stream of only comments
+    and line breaks, NEL included, holds none).
 
     libyaml's ``raw_parse`` runs the whole parser in C, an order of magnitude
     cheaper than a load: the price of proving that a document that is copied
@@ -227,14 +230,13 @@ def check_syntax(text: str) -> None:
     so a document that could hold one (or an anchor) is loaded instead.
     """
     if "*" in text or "&" in text:
-        load_document(text)
-        return
+        return load_document(text) is not None
     with _located(text):
         if _CParser is not None:
-            _CParser(text).raw_parse()
+            events: int = _CParser(text).raw_parse()
         else:
-            for _event in yaml.parse(text, Loader=yaml.SafeLoader):
-                pass
+            events = sum(1 for _event in yaml.parse(text, Loader=yaml.SafeLoader))
+    return events > 2  # more than STREAM-START and STREAM-END
 
 
 @contextlib.contextmanager
