@@ -10,7 +10,9 @@ warm-up round discarded), against a bench-local ``bao server -dev``:
 
 APP is a static C program (``gcc -static``) that prints CLOCK_MONOTONIC at the
 start of ``main``; the bench takes CLOCK_MONOTONIC right before spawning, so
-"to app" is spawn -> the app's first instruction.
+"to app" is spawn -> the app's first instruction. "CPU" is user+system time of
+the variant's process tree (from ``wait4``): less sensitive than wall time to
+other load on a shared machine.
 
 Peak memory: every variant is started through SPAWN, a static C program that
 forks, execs the variant and prints ``ru_maxrss`` from ``wait4``. (Taking
@@ -78,6 +80,9 @@ int main(int argc, char **argv) {
     int status; struct rusage usage;
     if (wait4(pid, &status, 0, &usage) < 0) return 2;
     printf("maxrss %ld\n", usage.ru_maxrss);
+    long cpu_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L
+                  + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+    printf("cpu_us %ld\n", cpu_us);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 """
@@ -107,6 +112,7 @@ class Variant:
     to_app_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
     maxrss_kib: list[int] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
 
 
 def build_static(workdir: Path, name: str, source_text: str) -> Path:
@@ -126,6 +132,7 @@ def run_once(variant: Variant, spawn: Path) -> None:
     lines = result.stdout.decode().split("\n")
     stamps = [line for line in lines if line.strip().isdigit()]
     rss = [line.split()[1] for line in lines if line.startswith("maxrss ")]
+    cpu = [line.split()[1] for line in lines if line.startswith("cpu_us ")]
     if result.returncode != 0 or not stamps or not rss:
         raise SystemExit(
             f"bench: {variant.name} failed (exit {result.returncode}):\n"
@@ -134,6 +141,7 @@ def run_once(variant: Variant, spawn: Path) -> None:
     variant.to_app_ms.append((int(stamps[-1]) - start) / 1e6)
     variant.total_ms.append((end - start) / 1e6)
     variant.maxrss_kib.append(int(rss[0]))
+    variant.cpu_ms.append(int(cpu[0]) / 1000)
 
 
 def bao_agent_variant(bao: str, address: str, token: str, app: Path, workdir: Path) -> Variant:
@@ -237,6 +245,7 @@ def main() -> int:
                         variant.to_app_ms.clear()
                         variant.total_ms.clear()
                         variant.maxrss_kib.clear()
+                        variant.cpu_ms.clear()
         finally:
             if stub is not None:
                 stub.close()
@@ -247,7 +256,7 @@ def main() -> int:
     )
     print(
         f"{'variant':34s} {'to app med':>10s} {'p10':>8s} {'p90':>8s}"
-        f" {'total med':>10s} {'peak RSS':>9s}"
+        f" {'total med':>10s} {'CPU med':>9s} {'peak RSS':>9s}"
     )
     for variant in variants:
         deciles = statistics.quantiles(variant.to_app_ms, n=10)
@@ -255,6 +264,7 @@ def main() -> int:
             f"{variant.name:34s} {statistics.median(variant.to_app_ms):8.1f} ms"
             f" {deciles[0]:6.1f} ms {deciles[-1]:6.1f} ms"
             f" {statistics.median(variant.total_ms):8.1f} ms"
+            f" {statistics.median(variant.cpu_ms):6.1f} ms"
             f" {statistics.median(variant.maxrss_kib) / 1024:6.1f} MiB"
         )
     bao = [v for v in variants if v.name.startswith("bao agent")]
@@ -276,6 +286,7 @@ def main() -> int:
                         "to_app_ms": v.to_app_ms,
                         "total_ms": v.total_ms,
                         "maxrss_kib": v.maxrss_kib,
+                        "cpu_ms": v.cpu_ms,
                     }
                     for v in variants
                 },
