@@ -121,12 +121,13 @@ def test_unreadable_file_is_one_line(tmp_path: Path) -> None:
     assert "missing.yaml: cannot read" in result.stderr
 
 
-def test_not_utf8_is_one_line(tmp_path: Path) -> None:
+def test_not_utf8_is_one_located_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
-    path.write_bytes(b"a: \xe9\n")
+    path.write_bytes(b"a: b\nc: d\xe9\n")
     result = run(["render", *DEFAULT_ARGS, str(path)])
     assert result.exit_code == 1
-    assert "not UTF-8" in result.stderr
+    assert result.stdout == ""
+    assert result.stderr == f"{path}:2:5: not UTF-8 text (byte 9): invalid continuation byte\n"
 
 
 def test_a_bug_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:

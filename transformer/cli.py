@@ -16,7 +16,7 @@ import click
 
 from transformer import __version__
 from transformer.cli_argocd import argocd_group
-from transformer.errors import InputError, VaultExecError
+from transformer.errors import InputError, LocatedInputError, VaultExecError
 from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
 from transformer.problems import Problem, has_errors
 
@@ -37,7 +37,9 @@ class _Main(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except VaultExecError as error:
-            click.echo(f"vault-exec: {error}", err=True)
+            # A located problem is a problem line like any other; the rest say who speaks.
+            prefix = "" if isinstance(error, LocatedInputError) else "vault-exec: "
+            click.echo(f"{prefix}{error}", err=True)
             ctx.exit(error.exit_code)
         except BrokenPipeError:
             # The reader went away (| head): nothing useful left to say.
@@ -150,8 +152,10 @@ def read_sources(files: Iterable[str]) -> list[tuple[str, str]]:
             # utf-8-sig: a byte-order mark would hide the first `---` from the split.
             sources.append((name, data.decode("utf-8-sig")))
         except UnicodeDecodeError as error:
-            raise InputError(
-                f"{name}: not UTF-8 text (byte {error.start}): {error.reason}"
+            line = data.count(b"\n", 0, error.start) + 1
+            col = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+            raise LocatedInputError(
+                name, line, col, f"not UTF-8 text (byte {error.start}): {error.reason}"
             ) from None
     return sources
 

@@ -23,3 +23,11 @@ class ConfigError(VaultExecError):
 
 class InputError(VaultExecError):
     """The manifest input cannot be read (missing file, not UTF-8, ...)."""
+
+
+class LocatedInputError(InputError):
+    """An input problem at a known place: reported as ``file:line:col: message``."""
+
+    def __init__(self, filename: str, line: int, col: int, message: str) -> None:
+        super().__init__(f"{filename}:{line}:{col}: {message}")
+        self.location = (filename, line, col)
