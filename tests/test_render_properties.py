@@ -342,20 +342,11 @@ def test_cli_never_crashes_and_never_half_succeeds(data: bytes) -> None:
     assert_cli_contract(data)
 
 
-NOT_UTF8_PENDING = pytest.mark.xfail(
-    strict=False,
-    reason="render reports undecodable input as `vault-exec: -: not UTF-8 text ...`, not as "
-    "a located `-:line:col:` line (notes/T2-findings.md, for T1)",
-)
-
-
-@NOT_UTF8_PENDING
 @THROUGH_CLI
 @given(st.binary(max_size=200))
 def test_cli_random_bytes(data: bytes) -> None:
     assert_cli_contract(data)
 
 
-@NOT_UTF8_PENDING
 def test_cli_reports_bytes_that_are_not_utf8_as_a_located_line() -> None:
     assert_cli_contract(b"apiVersion: v1\nkind: \xff\n")
