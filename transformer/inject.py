@@ -8,7 +8,7 @@ dicts and lists), so a comment-keeping front end can use it too.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, MutableMapping, MutableSequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -309,7 +309,7 @@ def _original_command(
 
 
 def _container_clashes(
-    container: Mapping[str, Any], where: FieldPath, problem: Any
+    container: Mapping[str, Any], where: FieldPath, problem: Callable[[str, FieldPath], Problem]
 ) -> list[Problem]:
     problems = []
     env = container.get("env")

@@ -9,13 +9,13 @@ stream and then located; with any error there is no output at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
 
 from transformer import yamlio
 from transformer.inject import inject
 from transformer.options import Options
-from transformer.problems import Problem, Resource, has_errors
+from transformer.problems import Problem, has_errors
 
 EMPTY_INPUT = (
     "no Kubernetes objects in the input: refusing to write an empty stream "
@@ -125,8 +125,3 @@ def _locate(
         line, col = (chunk.line + where[0], where[1]) if where else (first_content_line, 1)
         located.append(replace(problem, filename=filename, line=line, col=col, doc_index=doc_index))
     return located
-
-
-def resource_of(obj: object) -> Resource | None:
-    """The identity of a loaded document (for front ends that report per object)."""
-    return Resource.of(obj) if isinstance(obj, Mapping) else None
