@@ -247,7 +247,9 @@ def _plan(found: PodTemplate, options: Options) -> tuple[_Plan | None, list[Prob
             problem(f"the pod already has an init container named {INSTALL_CONTAINER!r}", spec_path)
         )
     needs_token = spec.get("automountServiceAccountToken") is False
-    for index, volume in enumerate(_names(spec.get("volumes"))):
+    volumes = spec.get("volumes")
+    for index, item in enumerate(volumes if isinstance(volumes, MutableSequence) else []):
+        volume = item.get("name") if isinstance(item, Mapping) else None
         if volume in (AGENT_VOLUME, TOKEN_VOLUME):
             problems.append(
                 problem(
