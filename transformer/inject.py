@@ -247,8 +247,10 @@ def _plan(found: PodTemplate, options: Options) -> tuple[_Plan | None, list[Prob
             problem(f"the pod already has an init container named {INSTALL_CONTAINER!r}", spec_path)
         )
     needs_token = spec.get("automountServiceAccountToken") is False
-    volumes = spec.get("volumes")
-    for index, item in enumerate(volumes if isinstance(volumes, MutableSequence) else []):
+    existing_volumes = spec.get("volumes")
+    if not isinstance(existing_volumes, MutableSequence):
+        existing_volumes = []
+    for index, item in enumerate(existing_volumes):
         volume = item.get("name") if isinstance(item, Mapping) else None
         if volume in (AGENT_VOLUME, TOKEN_VOLUME):
             problems.append(
