@@ -254,14 +254,15 @@ def main() -> int:
     print(
         f"agent start-up, {options.runs} interleaved runs, auth={options.auth}, Vault on loopback"
     )
+    width = max(len(variant.name) for variant in variants)
     print(
-        f"{'variant':34s} {'to app med':>10s} {'p10':>8s} {'p90':>8s}"
+        f"{'variant':{width}s} {'to app med':>10s} {'p10':>8s} {'p90':>8s}"
         f" {'total med':>10s} {'CPU med':>9s} {'peak RSS':>9s}"
     )
     for variant in variants:
         deciles = statistics.quantiles(variant.to_app_ms, n=10)
         print(
-            f"{variant.name:34s} {statistics.median(variant.to_app_ms):8.1f} ms"
+            f"{variant.name:{width}s} {statistics.median(variant.to_app_ms):8.1f} ms"
             f" {deciles[0]:6.1f} ms {deciles[-1]:6.1f} ms"
             f" {statistics.median(variant.total_ms):8.1f} ms"
             f" {statistics.median(variant.cpu_ms):6.1f} ms"
