@@ -322,3 +322,20 @@ def test_find_pod_templates_re_export() -> None:
     [(path, template)] = list(find_pod_templates(deployment()))
     assert path == ("spec", "template")
     assert "spec" in template
+
+
+def test_service_account_without_automount_gets_a_projected_token() -> None:
+    """The kubelet mounts no token when the pod's ServiceAccount says so."""
+    tokenless = {("prod", "api")}
+    obj = deployment(serviceAccountName="api")
+    inject(obj, OPTIONS, tokenless_service_accounts=tokenless)
+    assert "vault-exec-token" in [v["name"] for v in pod_spec_of(obj)["volumes"]]
+
+    other = deployment(serviceAccountName="other")
+    inject(other, OPTIONS, tokenless_service_accounts=tokenless)
+    assert "vault-exec-token" not in [v["name"] for v in pod_spec_of(other)["volumes"]]
+
+    # The pod's own automountServiceAccountToken: true wins over its ServiceAccount's.
+    overridden = deployment(serviceAccountName="api", automountServiceAccountToken=True)
+    inject(overridden, OPTIONS, tokenless_service_accounts=tokenless)
+    assert "vault-exec-token" not in [v["name"] for v in pod_spec_of(overridden)["volumes"]]

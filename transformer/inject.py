@@ -8,7 +8,14 @@ dicts and lists), so a comment-keeping front end can use it too.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, MutableSequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    MutableSequence,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,18 +60,26 @@ def find_pod_templates(obj: Any) -> Iterator[tuple[FieldPath, MutableMapping[str
         yield found.path, found.template
 
 
-def inject(obj: MutableMapping[str, Any], options: Options) -> Findings:
+def inject(
+    obj: MutableMapping[str, Any],
+    options: Options,
+    *,
+    tokenless_service_accounts: Collection[tuple[str, str]] = (),
+) -> Findings:
     """Rewrite every opted-in pod template of ``obj`` in place, or report why not.
 
     All templates are checked before any is changed: with a problem, ``obj`` is
     left as it was. Problems carry a field path, not yet a line.
+    ``tokenless_service_accounts`` holds the (namespace, name) of ServiceAccounts
+    seen with ``automountServiceAccountToken: false``: their pods get a projected
+    token too (the pod spec alone does not show it).
     """
     findings = Findings()
     plans = []
     for found in _find(obj):
         if options.skip_hooks and is_helm_hook(found.owner):
             continue
-        plan, problems = _plan(found, options)
+        plan, problems = _plan(found, options, tokenless_service_accounts)
         findings.problems += problems
         if plan is not None:
             plans.append(plan)
@@ -139,7 +154,9 @@ def _list(mapping: MutableMapping[str, Any], key: str) -> MutableSequence[Any]:
     return value
 
 
-def _plan(found: PodTemplate, options: Options) -> tuple[_Plan | None, list[Problem]]:
+def _plan(
+    found: PodTemplate, options: Options, tokenless_service_accounts: Collection[tuple[str, str]]
+) -> tuple[_Plan | None, list[Problem]]:
     template, path, resource = found.template, found.path, found.resource
     annotations = _annotations(template)
     annotations_path = (*path, "metadata", "annotations")
@@ -246,7 +263,7 @@ def _plan(found: PodTemplate, options: Options) -> tuple[_Plan | None, list[Prob
         problems.append(
             problem(f"the pod already has an init container named {INSTALL_CONTAINER!r}", spec_path)
         )
-    needs_token = spec.get("automountServiceAccountToken") is False
+    needs_token = _needs_projected_token(spec, found, tokenless_service_accounts)
     existing_volumes = spec.get("volumes")
     if not isinstance(existing_volumes, MutableSequence):
         existing_volumes = []
@@ -297,6 +314,18 @@ def _plan(found: PodTemplate, options: Options) -> tuple[_Plan | None, list[Prob
         ),
         [],
     )
+
+
+def _needs_projected_token(
+    spec: Mapping[str, Any], found: PodTemplate, tokenless: Collection[tuple[str, str]]
+) -> bool:
+    """Will the kubelet mount no service-account token into this pod?"""
+    automount = spec.get("automountServiceAccountToken")
+    if automount is not None:
+        return automount is False  # the pod's own word wins over its ServiceAccount's
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    namespace = found.resource.namespace if found.resource is not None else ""
+    return (namespace, str(account)) in tokenless
 
 
 def _original_command(

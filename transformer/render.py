@@ -9,13 +9,13 @@ stream and then located; with any error there is no output at all.
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 
 from transformer import yamlio
 from transformer.inject import inject
 from transformer.options import Options
-from transformer.problems import Problem, has_errors
+from transformer.problems import Problem, Resource, has_errors
 
 EMPTY_INPUT = (
     "no Kubernetes objects in the input: refusing to write an empty stream "
@@ -48,13 +48,17 @@ def render_sources(
     problems: list[Problem] = []
     documents = 0
     doc_index = 0
-    for filename, text in sources:
+    split = [(filename, text, yamlio.split_documents(text)) for filename, text in sources]
+    tokenless = _tokenless_service_accounts(chunk for _, _, chunks in split for chunk in chunks)
+    for filename, text, chunks in split:
         if pieces and not pieces[-1].endswith("\n"):
             pieces.append("\n")
         if pieces and text.strip() and not text.startswith("---"):
             pieces.append("---\n")  # keep the last document of one file apart from the next
-        for chunk in yamlio.split_documents(text):
-            piece, found, is_document = _render_chunk(chunk, filename, doc_index, options)
+        for chunk in chunks:
+            piece, found, is_document = _render_chunk(
+                chunk, filename, doc_index, options, tokenless
+            )
             pieces.append(piece)
             problems += sorted(found, key=lambda p: (p.line, p.col))
             if is_document:
@@ -68,8 +72,38 @@ def render_sources(
     return "".join(pieces), problems
 
 
+def _tokenless_service_accounts(chunks: Iterable[yamlio.Chunk]) -> frozenset[tuple[str, str]]:
+    """(namespace, name) of the stream's ServiceAccounts that turn the token automount off.
+
+    A pod of such an account gets no token from the kubelet, so the agent needs
+    the projected one; only documents that mention the field are loaded.
+    """
+    found: set[tuple[str, str]] = set()
+    for chunk in chunks:
+        if "automountServiceAccountToken" not in chunk.text or "ServiceAccount" not in chunk.text:
+            continue
+        try:
+            document = yamlio.load_document(chunk.text)
+        except yamlio.YamlSyntaxError:
+            continue  # reported when the chunk itself is rendered
+        items = document.get("items") if isinstance(document, Mapping) else None
+        for obj in [document, *(items if isinstance(items, list) else [])]:
+            resource = Resource.of(obj)
+            if (
+                resource is not None
+                and (resource.api_version, resource.kind) == ("v1", "ServiceAccount")
+                and obj.get("automountServiceAccountToken") is False
+            ):
+                found.add((resource.namespace, resource.name))
+    return frozenset(found)
+
+
 def _render_chunk(
-    chunk: yamlio.Chunk, filename: str, doc_index: int, options: Options
+    chunk: yamlio.Chunk,
+    filename: str,
+    doc_index: int,
+    options: Options,
+    tokenless_service_accounts: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[str, list[Problem], bool]:
     """(output text, problems, whether the chunk holds a document)."""
     if not _may_opt_in(chunk.text):
@@ -92,7 +126,7 @@ def _render_chunk(
         return chunk.text, [], False  # only comments or an empty document: keep as is
     if not isinstance(obj, MutableMapping):
         return chunk.text, [], True
-    findings = inject(obj, options)
+    findings = inject(obj, options, tokenless_service_accounts=tokenless_service_accounts)
     if findings.problems:
         return "", _locate(findings.problems, chunk, filename, doc_index), True
     if not findings.changed:
