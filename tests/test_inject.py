@@ -339,3 +339,29 @@ def test_service_account_without_automount_gets_a_projected_token() -> None:
     overridden = deployment(serviceAccountName="api", automountServiceAccountToken=True)
     inject(overridden, OPTIONS, tokenless_service_accounts=tokenless)
     assert "vault-exec-token" not in [v["name"] for v in pod_spec_of(overridden)["volumes"]]
+
+
+def test_exec_mode_in_an_unsupported_kind_is_an_error() -> None:
+    clone_set = deployment()
+    clone_set["apiVersion"] = "apps.kruise.io/v1alpha1"
+    clone_set["kind"] = "CloneSet"
+    before = copy.deepcopy(clone_set)
+    [problem] = inject(clone_set, OPTIONS).problems
+    assert "cannot inject CloneSet (apps.kruise.io/v1alpha1)" in problem.message
+    assert problem.path == ("spec", "template", "metadata", "annotations", P + "agent-inject")
+    assert clone_set == before
+    # Sidecar mode there is a cluster webhook's business: not ours to refuse.
+    del clone_set["spec"]["template"]["metadata"]["annotations"][P + "agent-run-as-sidecar"]
+    assert inject(clone_set, OPTIONS).problems == []
+
+
+def test_annotations_on_the_workload_instead_of_its_pod_template() -> None:
+    obj = deployment()
+    annotations = obj["spec"]["template"]["metadata"].pop("annotations")
+    obj["metadata"]["annotations"] = annotations
+    [problem] = inject(obj, OPTIONS).problems
+    assert "belong on its pod template (spec.template.metadata.annotations" in problem.message
+    assert problem.path == ("metadata", "annotations", P + "agent-inject")
+    # On both is fine: the pod template decides.
+    obj["spec"]["template"]["metadata"]["annotations"] = dict(annotations)
+    assert inject(obj, OPTIONS).problems == []

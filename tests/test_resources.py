@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from transformer.resources import api_group, find_pod_templates, is_helm_hook
+from transformer.resources import (
+    api_group,
+    find_pod_templates,
+    find_unsupported_pod_templates,
+    is_helm_hook,
+)
 
 
 def template() -> dict[str, Any]:
@@ -96,3 +101,19 @@ def test_api_group_and_hooks() -> None:
     assert api_group(None) is None
     assert is_helm_hook({"metadata": {"annotations": {"helm.sh/hook": "pre-install"}}})
     assert not is_helm_hook({"metadata": {"annotations": None}})
+
+
+def test_unsupported_pod_templates() -> None:
+    knative = {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "spec": {"template": template()},
+    }
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": template()}}
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"template": "x"}}
+    found = list(
+        find_unsupported_pod_templates(
+            {"apiVersion": "v1", "kind": "List", "items": [knative, deployment, config_map]}
+        )
+    )
+    assert [f.path for f in found] == [("items", 0, "spec", "template")]

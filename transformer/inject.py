@@ -31,7 +31,12 @@ from transformer.agent.contract import (
 )
 from transformer.options import Options, normalize_address
 from transformer.problems import FieldPath, Problem, Resource
-from transformer.resources import PodTemplate, is_helm_hook
+from transformer.resources import (
+    POD_TEMPLATE_PATHS,
+    PodTemplate,
+    find_unsupported_pod_templates,
+    is_helm_hook,
+)
 from transformer.resources import find_pod_templates as _find
 
 INSTALL_CONTAINER = "vault-exec-install"
@@ -76,9 +81,12 @@ def inject(
     """
     findings = Findings()
     plans = []
+    for found in find_unsupported_pod_templates(obj):
+        findings.problems += _unsupported_kind_problems(found)
     for found in _find(obj):
         if options.skip_hooks and is_helm_hook(found.owner):
             continue
+        findings.problems += _misplaced_annotation_problems(found)
         plan, problems = _plan(found, options, tokenless_service_accounts)
         findings.problems += problems
         if plan is not None:
@@ -89,6 +97,57 @@ def inject(
         plan.apply()
     findings.changed = bool(plans)
     return findings
+
+
+def _wants_exec_mode(annotations: Mapping[str, Any]) -> bool:
+    return (
+        ann.decide(annotations) is ann.Decision.INJECT
+        and annotations.get(ann.RUN_AS_SIDECAR) in ann.FALSE_VALUES
+    )
+
+
+def _unsupported_kind_problems(found: PodTemplate) -> list[Problem]:
+    """A pod asking for exec mode in a kind vault-exec does not rewrite: say so."""
+    if not _wants_exec_mode(_annotations(found.template)):
+        return []
+    resource = found.resource
+    kind = f"{resource.kind} ({resource.api_version})" if resource else "this kind"
+    supported = ", ".join(sorted({kind for _group, kind in POD_TEMPLATE_PATHS}))
+    return [
+        Problem(
+            "-",
+            0,
+            0,
+            f"vault-exec cannot inject {kind}: it rewrites only {supported} and List items",
+            resource,
+            path=(*found.path, "metadata", "annotations", ann.INJECT),
+        )
+    ]
+
+
+def _misplaced_annotation_problems(found: PodTemplate) -> list[Problem]:
+    """agent-inject on the workload instead of its pod template is a silent no-op
+    for the webhook too; a render can say so."""
+    if found.path == found.owner_path:  # a Pod is its own template
+        return []
+    owner_annotations = _annotations(found.owner)
+    if ann.INJECT not in owner_annotations or ann.INJECT in _annotations(found.template):
+        return []
+    if ann.decide(owner_annotations) is not ann.Decision.INJECT:
+        return []
+    template_path = ".".join(str(step) for step in found.path[len(found.owner_path) :])
+    return [
+        Problem(
+            "-",
+            0,
+            0,
+            f"{ann.INJECT} is on the {found.owner.get('kind')}, but vault.hashicorp.com/ "
+            f"annotations belong on its pod template ({template_path}.metadata.annotations; "
+            "in most charts: podAnnotations)",
+            found.resource,
+            path=(*found.owner_path, "metadata", "annotations", ann.INJECT),
+        )
+    ]
 
 
 def _annotations(template: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -94,3 +94,45 @@ def find_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
             owner_path=path,
             resource=Resource.of(obj),
         )
+
+
+#: Where other kinds usually keep a pod template (Knative, OpenKruise, ...).
+_LOOKALIKE_PATHS: tuple[FieldPath, ...] = (
+    ("spec", "template"),
+    ("spec", "jobTemplate", "spec", "template"),
+    ("spec", "template", "jobTemplate", "spec", "template"),
+    ("template",),
+)
+
+
+def find_unsupported_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
+    """Pod-template-shaped parts of kinds vault-exec does not rewrite.
+
+    Not rewritten (an explicit table decides what is), but a pod there that asks
+    for exec-mode injection must hear that it will not get it.
+    """
+    if not isinstance(obj, MutableMapping):
+        return
+    kind = obj.get("kind")
+    group = api_group(obj.get("apiVersion"))
+    if kind == LIST_KIND and group == "":
+        items = obj.get("items")
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                yield from find_unsupported_pod_templates(item, (*path, "items", index))
+        return
+    if not isinstance(kind, str) or group is None or (group, kind) in POD_TEMPLATE_PATHS:
+        return
+    for template_path in _LOOKALIKE_PATHS:
+        node: Any = obj
+        for step in template_path:
+            node = node.get(step) if isinstance(node, Mapping) else None
+        spec = node.get("spec") if isinstance(node, Mapping) else None
+        if isinstance(node, MutableMapping) and isinstance(spec, Mapping) and "containers" in spec:
+            yield PodTemplate(
+                path=(*path, *template_path),
+                template=node,
+                owner=obj,
+                owner_path=path,
+                resource=Resource.of(obj),
+            )
