@@ -365,3 +365,11 @@ def test_annotations_on_the_workload_instead_of_its_pod_template() -> None:
     # On both is fine: the pod template decides.
     obj["spec"]["template"]["metadata"]["annotations"] = dict(annotations)
     assert inject(obj, OPTIONS).problems == []
+
+
+def test_skip_hooks_covers_unsupported_kinds_too() -> None:
+    hook = deployment()
+    hook["apiVersion"], hook["kind"] = "apps.kruise.io/v1alpha1", "CloneSet"
+    hook["metadata"]["annotations"] = {"helm.sh/hook": "test"}
+    assert inject(hook, Options(vault_addr="https://v", skip_hooks=True)).problems == []
+    assert inject(hook, OPTIONS).problems

@@ -81,10 +81,11 @@ def inject(
     """
     findings = Findings()
     plans = []
-    for found in find_unsupported_pod_templates(obj):
-        findings.problems += _unsupported_kind_problems(found)
-    for found in _find(obj):
+    for found in (*find_unsupported_pod_templates(obj), *_find(obj)):
         if options.skip_hooks and is_helm_hook(found.owner):
+            continue
+        if not found.supported:
+            findings.problems += _unsupported_kind_problems(found)
             continue
         findings.problems += _misplaced_annotation_problems(found)
         plan, problems = _plan(found, options, tokenless_service_accounts)

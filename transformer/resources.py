@@ -41,6 +41,7 @@ class PodTemplate:
     owner: MutableMapping[str, Any]  # the object holding it (a List item, or the document)
     owner_path: FieldPath
     resource: Resource | None
+    supported: bool = True  # False: a lookalike in a kind vault-exec does not rewrite
 
 
 def api_group(api_version: object) -> str | None:
@@ -135,4 +136,5 @@ def find_unsupported_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[P
                 owner=obj,
                 owner_path=path,
                 resource=Resource.of(obj),
+                supported=False,
             )
