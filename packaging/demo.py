@@ -82,13 +82,16 @@ def main() -> int:
                 hidden = len(files) - len(shown)
                 more = f" (+{hidden} more under /vault-exec/_internal)" if hidden else ""
                 print(f"image {ref}: {', '.join(shown)}{more}")
-            token = vault.issuer.mint(
-                pod_scenario.NAMESPACE,
-                pod_scenario.SERVICE_ACCOUNT,
-                pod_scenario.AUTOMOUNT_AUDIENCE,
-            )
+
+            def mint(audience: str | None) -> str:
+                return vault.issuer.mint(
+                    pod_scenario.NAMESPACE,
+                    pod_scenario.SERVICE_ACCOUNT,
+                    audience or pod_scenario.AUTOMOUNT_AUDIENCE,
+                )
+
             before = vault.bao.token_accessors()
-            run = pod_scenario.run_pod(rendered, images, token, work / "pod")
+            run = pod_scenario.run_pod(rendered, images, mint, work / "pod")
             for spec, result in zip(run.pod.spec["initContainers"], run.init, strict=False):
                 print(f"init container {spec['name']}: {podsim.describe(run.pod.container(spec))}")
                 print(f"  exit {result.returncode} {result.stderr.decode().strip()}")

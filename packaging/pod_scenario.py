@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,9 @@ APP_PATH = "/server"
 POD_NAME = "api-7c9d8f6b5-x2x9z"
 #: The audience of the kubelet's automounted token (the API server's).
 AUTOMOUNT_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+#: The audience of the token the transformer projects when the automount is off
+#: (Options.token_audience's default).
+PROJECTED_AUDIENCE = "vault"
 
 #: Demo values that plain-text parsing of `KEY=VALUE` output would break.
 DEMO_SECRETS = {
@@ -63,11 +66,20 @@ DEMO_SECRETS = {
 }
 
 
-def helm_template() -> str:
-    """The chart rendered by Helm's engine, as Helm 3 hands it to a post-renderer."""
+def helm_template(*, automount_token: bool = True) -> str:
+    """The chart rendered by Helm's engine, as Helm 3 hands it to a post-renderer.
+
+    AUTOMOUNT_TOKEN false: the chart's ServiceAccount says
+    `automountServiceAccountToken: false` (a common hardening), so the pod gets no
+    token unless the transformer projects one.
+    """
     from helm_render import render_chart  # tools/helm_render.py
 
     rendered: str = render_chart(str(CHART), RELEASE, NAMESPACE)
+    if not automount_token:
+        marker = "kind: ServiceAccount\n"
+        assert rendered.count(marker) == 1
+        rendered = rendered.replace(marker, marker + "automountServiceAccountToken: false\n")
     return rendered
 
 
@@ -120,7 +132,7 @@ def configure_vault(client: Any, secrets: Mapping[str, str]) -> None:
             "role_type": "jwt",
             "user_claim": "sub",
             "bound_subject": subject,
-            "bound_audiences": [AUTOMOUNT_AUDIENCE],
+            "bound_audiences": [AUTOMOUNT_AUDIENCE, PROJECTED_AUDIENCE],
             "token_policies": [POLICY],
             "token_ttl": "10m",
         },
@@ -178,7 +190,10 @@ class PodRun:
 
 
 def run_pod(
-    rendered: str, images: Mapping[str, podsim.Image], sa_token: str, workdir: Path
+    rendered: str,
+    images: Mapping[str, podsim.Image],
+    mint_token: Callable[[str | None], str],
+    workdir: Path,
 ) -> PodRun:
     """Start the rendered Deployment's pod: init containers, then the first app container."""
     docs = list(yaml.safe_load_all(rendered))
@@ -189,7 +204,7 @@ def run_pod(
         namespace=workload["metadata"].get("namespace", NAMESPACE),
         name=POD_NAME,
         images=images,
-        sa_token=sa_token,
+        mint_token=mint_token,
         workdir=workdir,
     )
     init = pod.run_init_containers()

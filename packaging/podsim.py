@@ -16,7 +16,8 @@ injects):
 - volumes: `emptyDir` (a host directory, mode 0777, shared by the pod's
   containers), `configMap`, `projected` `serviceAccountToken`, plus the
   automounted service-account token directory unless
-  `automountServiceAccountToken: false`; `readOnly` mounts.
+  `automountServiceAccountToken: false` (on the pod, else on its ServiceAccount
+  when that is in the stream); `readOnly` mounts.
 
 Not simulated (not used by the pod contract): fsGroup's supplementary group,
 subPath, Secrets, downward-API volumes, resource limits, probes, networking (the
@@ -26,7 +27,7 @@ containers share the host's network, so a loopback Vault is reachable).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,9 @@ class Pod:
     namespace: str
     name: str
     images: Mapping[str, Image]
-    sa_token: str
+    #: Mints the service account's token for an audience (None: the automounted
+    #: token's, i.e. the API server's), as the kubelet asks the API server to.
+    mint_token: Callable[[str | None], str]
     workdir: Path
     volume_dirs: dict[str, Path] = field(default_factory=dict)
 
@@ -116,18 +119,34 @@ class Pod:
             for source in volume["projected"]["sources"]:
                 if "serviceAccountToken" not in source:
                     raise PodSpecError(f"volume {volume['name']}: unsupported projected source")
-                (path / source["serviceAccountToken"]["path"]).write_text(self.sa_token)
+                projected = source["serviceAccountToken"]
+                (path / projected["path"]).write_text(self.mint_token(projected.get("audience")))
         else:
             raise PodSpecError(f"volume {volume['name']}: unsupported volume type")
         return path
 
+    def _automounts_token(self) -> bool:
+        """The pod's automountServiceAccountToken, else its ServiceAccount's, else true."""
+        if "automountServiceAccountToken" in self.spec:
+            return bool(self.spec["automountServiceAccountToken"])
+        name = self.spec.get("serviceAccountName", "default")
+        for doc in self.docs:
+            if (
+                isinstance(doc, dict)
+                and doc.get("kind") == "ServiceAccount"
+                and doc["metadata"]["name"] == name
+                and doc["metadata"].get("namespace", self.namespace) == self.namespace
+            ):
+                return bool(doc.get("automountServiceAccountToken", True))
+        return True
+
     def _sa_token_dir(self) -> Path | None:
-        if self.spec.get("automountServiceAccountToken") is False:
+        if not self._automounts_token():
             return None
         path = self.workdir / "serviceaccount"
         if not path.exists():
             path.mkdir()
-            (path / "token").write_text(self.sa_token)
+            (path / "token").write_text(self.mint_token(None))
             (path / "namespace").write_text(self.namespace)
             (path / "ca.crt").write_bytes(rootfs.HOST_CA_BUNDLE.read_bytes())
         return path

@@ -48,11 +48,6 @@ def vault(test_vault: TestVault) -> TestVault:
     return test_vault
 
 
-@pytest.fixture(scope="module")
-def helm_stream() -> str:
-    return pod_scenario.helm_template()
-
-
 @dataclass
 class E2E:
     run: pod_scenario.PodRun
@@ -63,22 +58,39 @@ class E2E:
     accessors_after: set[str]
 
 
-@pytest.fixture(scope="module", params=["kubernetes", "jwt"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("kubernetes", "automounted token"),
+        ("jwt", "automounted token"),
+        ("jwt", "projected token"),  # the ServiceAccount turns the automount off
+    ],
+    ids=lambda p: "-".join(p).replace(" ", "-"),
+)
 def e2e(
-    request: pytest.FixtureRequest,
-    vault: TestVault,
-    helm_stream: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest, vault: TestVault, tmp_path_factory: pytest.TempPathFactory
 ) -> E2E:
-    auth_type: str = request.param
+    auth_type, token_kind = request.param
     workdir = tmp_path_factory.mktemp(f"pod-{auth_type}")
-    rendered = pod_scenario.vault_exec_render(helm_stream, vault.address, auth_type)
+    stream = pod_scenario.helm_template(automount_token=token_kind == "automounted token")
+    rendered = pod_scenario.vault_exec_render(stream, vault.address, auth_type)
     images = pod_scenario.images(workdir, ensure_bundle(), probe_app())
-    token = vault.issuer.mint(
-        pod_scenario.NAMESPACE, pod_scenario.SERVICE_ACCOUNT, pod_scenario.AUTOMOUNT_AUDIENCE
-    )
+    audiences: list[str] = []
+
+    def mint(audience: str | None) -> str:  # what the API server signs for the kubelet
+        audiences.append(audience or pod_scenario.AUTOMOUNT_AUDIENCE)
+        return vault.issuer.mint(
+            pod_scenario.NAMESPACE, pod_scenario.SERVICE_ACCOUNT, audiences[-1]
+        )
+
     before = vault.bao.token_accessors()
-    run = pod_scenario.run_pod(rendered, images, token, workdir / "pod")
+    run = pod_scenario.run_pod(rendered, images, mint, workdir / "pod")
+    expected = (
+        pod_scenario.AUTOMOUNT_AUDIENCE
+        if token_kind == "automounted token"
+        else pod_scenario.PROJECTED_AUDIENCE
+    )
+    assert set(audiences) == {expected}  # the pod had exactly the token this variant is about
     return E2E(run, rendered, workdir, before, vault.bao.token_accessors())
 
 
