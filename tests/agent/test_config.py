@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transformer.agent.config import ADDRESS_PATTERN, config_problems, parse_config
+from transformer.agent.config import (
+    ADDRESS_PATTERN,
+    address_matches,
+    config_problems,
+    parse_config,
+)
 from transformer.agent.contract import DEFAULT_SA_TOKEN_PATH
 from transformer.agent.errors import ConfigError
 
@@ -263,3 +269,13 @@ def test_bad_config_is_one_clear_line(text: str, expected: str) -> None:
     message = str(info.value)
     assert message.startswith(expected)
     assert "\n" not in message
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "http:/", "ftp://", "", "HTTP://"]),
+    st.text(alphabet="ab/:.\n \t\u00a0\u2028\x1c", max_size=12),
+)
+def test_address_check_is_the_schema_regex(prefix: str, rest: str) -> None:
+    address = prefix + rest
+    assert address_matches(address) == bool(re.search(ADDRESS_PATTERN, address)), repr(address)

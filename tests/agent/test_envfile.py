@@ -6,11 +6,13 @@ Pieces are written by hand as the template engine hands them over:
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transformer.agent.envfile import OutputError, Piece, parse_output
+from transformer.agent.envfile import OutputError, Piece, parse_output, valid_name
 from transformer.agent.template import parse
 
 PEM = (
@@ -180,3 +182,9 @@ def test_any_value_survives_the_real_template_engine(secret: dict[str, str]) -> 
 
     entries = parse_output(template.render(fetch, {}), "config.env")
     assert entries == sorted(secret.items())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="aZ_09é-=. \n٣", max_size=6))
+def test_name_check_is_the_posix_pattern(name: str) -> None:
+    assert valid_name(name) == bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name))

@@ -8,12 +8,9 @@ and ``jsonschema`` to prove that they accept exactly the same documents.
 
 from __future__ import annotations
 
-import json
-import math
-import re
-
 from transformer.agent.contract import CONFIG_VERSION, DEFAULT_SA_TOKEN_PATH
 from transformer.agent.errors import ConfigError
+from transformer.agent.jsonlite import loads
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
 
@@ -21,8 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-#: Same pattern as the schema's ``vault.address`` (checked by a test), applied
-#: with ``re.search`` like JSON Schema does.
+#: The schema's ``vault.address`` pattern (a test checks they are the same).
+#: ``address_matches`` implements it by hand (``re`` costs start-up time); a test
+#: checks it against ``re.search`` like JSON Schema applies it.
 ADDRESS_PATTERN = r"^https?://[^\s/]+(/.*)?$"
 
 AUTH_METHODS = ("kubernetes", "jwt", "token")
@@ -113,7 +111,7 @@ class AgentConfig:
 def parse_config(text: str, source: str) -> AgentConfig:
     """Parse and validate the config text; raise ConfigError naming ``source``."""
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
+        doc = loads(text)
     except ValueError as exc:
         # JSONDecodeError's message is "what: line L column C (char N)": no content.
         raise ConfigError(f"config ({source}): not valid JSON: {exc}") from None
@@ -122,10 +120,6 @@ def parse_config(text: str, source: str) -> AgentConfig:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ConfigError(f"config ({source}): {problems[0]}{more}")
     return _build(doc)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
 
 
 def config_problems(doc: object) -> list[str]:
@@ -170,13 +164,34 @@ def _check_vault(vault: object, problems: list[str]) -> None:
     address = vault.get("address")
     if "address" in vault and _string(address, "vault.address", problems):
         assert isinstance(address, str)
-        if not re.search(ADDRESS_PATTERN, address):
+        if not address_matches(address):
             problems.append("vault.address: must be an http:// or https:// URL")
     for key in ("namespace", "ca_cert", "tls_server_name"):
         if key in vault:
             _string(vault[key], f"vault.{key}", problems, min_length=1)
     if "tls_skip_verify" in vault:
         _boolean(vault["tls_skip_verify"], "vault.tls_skip_verify", problems)
+
+
+def address_matches(address: str) -> bool:
+    """``re.search(ADDRESS_PATTERN, address)``, without ``re``."""
+    for scheme in ("http://", "https://"):
+        if address.startswith(scheme):
+            rest = address[len(scheme) :]
+            break
+    else:
+        return False
+    # "$" matches at the very end, and also just before a final newline.
+    return _authority_then_path(rest) or (rest.endswith("\n") and _authority_then_path(rest[:-1]))
+
+
+def _authority_then_path(rest: str) -> bool:
+    # [^\s/]+ then optionally "/" and anything but a newline ("." in re).
+    slash = rest.find("/")
+    authority = rest if slash < 0 else rest[:slash]
+    if not authority or any(char.isspace() for char in authority):
+        return False
+    return slash < 0 or "\n" not in rest[slash:]
 
 
 def _check_auth(auth: object, problems: list[str]) -> None:
@@ -300,7 +315,7 @@ def _build(doc: Mapping[str, Any]) -> AgentConfig:
     token = doc.get("token", {})
     method = auth["method"]
     timeout = float(retry.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
-    if not math.isfinite(timeout):
+    if timeout == float("inf"):  # a literal like 1e999; NaN and Infinity are rejected
         timeout = DEFAULT_TIMEOUT_SECONDS
     return AgentConfig(
         vault=VaultSettings(

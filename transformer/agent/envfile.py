@@ -29,16 +29,15 @@ contains a value; a name is shown only when it looks like a name.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Sequence
-
 from transformer.agent.errors import AgentError
+from transformer.agent.jsonlite import loads
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 Piece = tuple[str, bool]
 Entry = tuple[str, str]
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LAYOUT_SPACE = " \t\r\f\v"
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -95,12 +94,21 @@ def _parse_line(text: str, data: list[bool], where: str) -> Entry | None:
     key_start, key_end = _strip_layout(text, data, start, separator)
     key = text[key_start:key_end]
     value_start, _ = _strip_layout(text, data, separator + 1, end)
-    if not _NAME.fullmatch(key):
+    if not valid_name(key):
         raise OutputError(f"{where}: {_shown(key)} is not a valid environment variable name")
     value = _unquote(text, data, value_start, end)
     if "\0" in value:
         raise OutputError(f"{where}: the value of {key} contains a NUL byte")
     return key, value
+
+
+def valid_name(name: str) -> bool:
+    """``[A-Za-z_][A-Za-z0-9_]*`` (by hand: ``re`` costs start-up time)."""
+    return (
+        bool(name)
+        and not name[0].isdigit()
+        and all(char == "_" or (char.isascii() and char.isalnum()) for char in name)
+    )
 
 
 def _strip_layout(text: str, data: list[bool], start: int, end: int) -> tuple[int, int]:
@@ -147,7 +155,7 @@ def _unquote(text: str, data: list[bool], start: int, end: int) -> str:
 def _parse_json(text: str, template_name: str) -> list[Entry]:
     where = f"template {template_name}"
     try:
-        value = json.loads(text)
+        value = loads(text)
     except ValueError as exc:
         # JSONDecodeError's message is "what: line L column C (char N)": no content.
         raise OutputError(
@@ -157,7 +165,7 @@ def _parse_json(text: str, template_name: str) -> list[Entry]:
         raise OutputError(f"{where}: output starts with '{{' but is not a JSON object")
     entries = []
     for key, item in value.items():
-        if not _NAME.fullmatch(key):
+        if not valid_name(key):
             raise OutputError(f"{where}: {_shown(key)} is not a valid environment variable name")
         if not isinstance(item, str):
             raise OutputError(f"{where}: the value of {key} is not a JSON string")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-
 from transformer.agent.contract import CONFIG_ENV_VAR
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 #: Variables that freezers (PyInstaller, staticx, Nuitka) set for their own
 #: process; they must not reach the app (see shared/reference/agent-packaging.md §3a).

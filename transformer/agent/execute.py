@@ -6,14 +6,18 @@ The only place in the agent that calls ``execve``.
 from __future__ import annotations
 
 import os
-import signal
-from collections.abc import Mapping, Sequence
 
 from transformer.agent.errors import AgentError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
 if TYPE_CHECKING:
+    import signal as _signal  # the same API, with stubs
+    from collections.abc import Mapping, Sequence
     from typing import NoReturn
+else:
+    # _signal, not signal: the signal module's import converts its constants to
+    # enums, start-up time the agent otherwise does not pay.
+    import _signal
 
 #: Exit statuses of a shell for "not found" and "found but cannot run".
 EXIT_NOT_FOUND = 127
@@ -95,6 +99,19 @@ def seal_agent_fds(keep: frozenset[int]) -> None:
             pass  # closed meanwhile (e.g. the listdir's own descriptor)
 
 
+def exit_promptly_on_signals(prog: str) -> None:
+    """As PID 1 the kernel ignores signals without a handler: exit on SIGTERM/SIGINT
+    until the exec (execve resets caught signals to their defaults for the app)."""
+    names: dict[int, str] = {_signal.SIGTERM: "SIGTERM", _signal.SIGINT: "SIGINT"}
+
+    def stop(signum: int, _frame: object) -> None:
+        os.write(2, f"{prog}: stopped by {names[signum]} before starting the command\n".encode())
+        os._exit(128 + signum)
+
+    for signum in names:
+        _signal.signal(signum, stop)
+
+
 def exec_command(
     path: str, argv: Sequence[str], env: Mapping[str, str], keep_fds: frozenset[int]
 ) -> NoReturn:
@@ -103,8 +120,8 @@ def exec_command(
     # Python ignores SIGPIPE and SIGXFSZ for itself; an ignored signal stays
     # ignored across execve, so give the app the defaults it expects. (Caught
     # signals, like the agent's SIGTERM handler, are reset by execve itself.)
-    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(signum, signal.SIG_DFL)
+    for signum in (_signal.SIGPIPE, _signal.SIGXFSZ):
+        _signal.signal(signum, _signal.SIG_DFL)
     try:
         os.execve(path, list(argv), dict(env))
     except OSError as exc:

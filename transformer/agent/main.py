@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
 
 from transformer.agent.errors import AgentError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
-
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import Any, NoReturn
 
     from transformer.agent.config import TemplateSpec
@@ -142,7 +141,9 @@ def _install(dest: str) -> int:
 
 def run(config_file: str | None, command: list[str], keep_fds: frozenset[int]) -> NoReturn:
     """Everything up to the exec; raises AgentError, or never returns."""
-    _exit_promptly_on_signals()
+    from transformer.agent.execute import exit_promptly_on_signals
+
+    exit_promptly_on_signals(PROG)
     from transformer.agent.config import parse_config
     from transformer.agent.contract import CONFIG_ENV_VAR
     from transformer.agent.envfile import parse_output
@@ -239,17 +240,3 @@ def _render(
         raise AgentError(str(exc)) from None
     except AgentError as exc:  # a Vault call the template made
         raise AgentError(f"template {name}: {exc}", exit_code=exc.exit_code) from None
-
-
-def _exit_promptly_on_signals() -> None:
-    """As PID 1 the kernel ignores signals without a handler: exit on SIGTERM/SIGINT
-    until the exec (execve resets the handlers for the app)."""
-    import signal
-
-    def stop(signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        os.write(2, f"{PROG}: stopped by {name} before starting the command\n".encode())
-        os._exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)

@@ -11,19 +11,20 @@ for writes, whose parameters the template supplied.
 
 from __future__ import annotations
 
-import json
+import _thread
 import os
-import threading
 import time
-from collections.abc import Mapping
 
-from transformer.agent.config import AuthSettings, RetrySettings, VaultSettings
 from transformer.agent.errors import AgentError
+from transformer.agent.jsonlite import dumps, loads
 from transformer.agent.wire import Endpoint, TLSSettings, WireError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
+
+    from transformer.agent.config import AuthSettings, RetrySettings, VaultSettings
 
 #: Backoff between attempts: BASE * 2**n seconds, capped, times a jitter in [0.5, 1).
 BACKOFF_BASE_SECONDS = 0.25
@@ -72,7 +73,9 @@ class VaultClient:
         #: True when the token came from a login by the agent (so it may revoke it).
         self.token_is_own = False
         self._cache: dict[tuple[str, tuple[str, ...]], _Pending] = {}
-        self._lock = threading.Lock()
+        # _thread, not threading: threading's import (functools, collections,
+        # weakref sets) is start-up time; a lock and a thread are all we need.
+        self._lock = _thread.allocate_lock()
 
     # ---- authentication -------------------------------------------------
 
@@ -124,9 +127,10 @@ class VaultClient:
             except Exception as exc:  # a bug: keep other waiters from hanging
                 pending.error = AgentError(f"{path}: internal error ({type(exc).__name__})")
             finally:
-                pending.done.set()
+                pending.done.release()
         else:
-            pending.done.wait()
+            pending.done.acquire()  # held until the owner is done
+            pending.done.release()
         if pending.error is not None:
             raise pending.error
         assert pending.result is not None
@@ -136,7 +140,8 @@ class VaultClient:
         """Start reading ``paths`` concurrently; errors surface when a path is used."""
         for path in dict.fromkeys(paths):
             if (path, ()) not in self._cache:
-                threading.Thread(target=self._prefetch_one, args=(path,), daemon=True).start()
+                # A bare _thread thread: execve or os._exit ends it, like a daemon thread.
+                _thread.start_new_thread(self._prefetch_one, (path,))
 
     def _prefetch_one(self, path: str) -> None:
         try:  # noqa: SIM105 (contextlib is an import the agent does not need)
@@ -156,7 +161,7 @@ class VaultClient:
             headers["X-Vault-Namespace"] = self._namespace
         if self.token:
             headers["X-Vault-Token"] = self.token
-        body = json.dumps(payload).encode() if payload is not None else None
+        body = dumps(payload).encode() if payload is not None else None
         where = f"{method} {path}"
         attempt = 0
         while True:
@@ -197,7 +202,8 @@ class _Pending:
     __slots__ = ("done", "error", "result")
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = _thread.allocate_lock()
+        self.done.acquire()  # released once result or error is set
         self.result: dict[str, Any] | None = None
         self.error: AgentError | None = None
 
@@ -272,7 +278,7 @@ def _json_object(body: bytes, where: str) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = loads(body.decode("utf-8"))
     except ValueError:
         raise VaultError(f"{where}: Vault's answer is not JSON") from None
     if not isinstance(value, dict):
@@ -299,7 +305,7 @@ def _status_failure(status: int, body: bytes, show_errors: bool) -> str:
     if not show_errors:
         return text
     try:
-        errors = json.loads(body).get("errors")
+        errors = loads(body.decode("utf-8")).get("errors")
     except (ValueError, AttributeError):
         return text
     if isinstance(errors, list):
