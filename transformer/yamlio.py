@@ -23,6 +23,9 @@ from transformer.problems import FieldPath
 #: YAML forbids ``---`` and ``...`` at the start of a line inside content, so a
 #: textual split at these markers is exact.
 _MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+#: Where an alias or anchor could start (libyaml names are [-_A-Za-z0-9]); "&&"
+#: in a shell line or a cron "* * *" are not.
+_ALIAS_OR_ANCHOR = re.compile(r"(?:^|[\s\[\{,])[*&][-\w]", re.MULTILINE)
 _PREFIX_LINE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)")
 _EMPTY_REST = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n|\.\.\.[^\n]*\n?)*[ \t]*(?:#[^\n]*)?")
 
@@ -229,7 +232,7 @@ def check_syntax(text: str) -> bool:
     through untouched is still valid. The parser alone does not resolve aliases,
     so a document that could hold one (or an anchor) is loaded instead.
     """
-    if "*" in text or "&" in text:
+    if ("*" in text or "&" in text) and _ALIAS_OR_ANCHOR.search(text):
         return load_document(text) is not None
     with _located(text):
         if _CParser is not None:
