@@ -113,7 +113,7 @@ def _unsupported_kind_problems(found: PodTemplate) -> list[Problem]:
         return []
     resource = found.resource
     kind = f"{resource.kind} ({resource.api_version})" if resource else "this kind"
-    supported = ", ".join(sorted({kind for _group, kind in POD_TEMPLATE_PATHS}))
+    supported = ", ".join(sorted({name for _group, name in POD_TEMPLATE_PATHS}))
     return [
         Problem(
             "-",
