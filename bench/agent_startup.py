@@ -126,8 +126,13 @@ def build_static(workdir: Path, name: str, source_text: str) -> Path:
 
 
 def run_once(variant: Variant, spawn: Path) -> None:
+    # cwd: the spawner's directory, so that `python -c` (whose sys.path starts with
+    # the working directory) imports the agent from PYTHONPATH, not from where the
+    # bench was started.
     start = time.monotonic_ns()
-    result = subprocess.run([str(spawn), *variant.argv], env=variant.env, capture_output=True)
+    result = subprocess.run(
+        [str(spawn), *variant.argv], env=variant.env, capture_output=True, cwd=spawn.parent
+    )
     end = time.monotonic_ns()
     lines = result.stdout.decode().split("\n")
     stamps = [line for line in lines if line.strip().isdigit()]
