@@ -293,3 +293,21 @@ def test_podinfo_stored_output_post_renders_as_is() -> None:
     output = post_render_ok(stream)
     ((_, after),) = assert_untouched_documents_identical(stream, output)
     assert parsed(after)["spec"]["template"]["metadata"]["annotations"][INJECTED] == "injected"
+
+
+def test_api_chart_without_token_automount_gets_a_projected_token() -> None:
+    """A service account that mounts no token (set in the chart) makes vault-exec add one."""
+    stream = render_chart(API_CHART, "demo", "apps", {"serviceAccount": {"automountToken": False}})
+    output = post_render_ok(stream)
+    ((before, after),) = assert_untouched_documents_identical(stream, output)
+    config = assert_pod_contract(parsed(before), parsed(after), "api", ["/server"])
+    spec = parsed(after)["spec"]["template"]["spec"]
+    (token_volume,) = [v for v in spec["volumes"] if "projected" in v]
+    (source,) = token_volume["projected"]["sources"]
+    assert source["serviceAccountToken"]["audience"] == "vault"
+    # Mounted only where the agent runs: the app container, not the install init container.
+    (app,) = spec["containers"]
+    (token_mount,) = [m for m in app["volumeMounts"] if m["name"] == token_volume["name"]]
+    assert config["auth"]["token_path"].startswith(token_mount["mountPath"])
+    assert all(m["name"] != token_volume["name"] for m in spec["initContainers"][0]["volumeMounts"])
+    assert post_render_ok(output) == output

@@ -64,6 +64,9 @@ def chart_outputs() -> dict[str, tuple[str, str]]:
     inputs = {
         "api-helm3": render_chart(API_CHART, "demo", "apps"),
         "api-helm4": render_chart(API_CHART, "demo", "apps", helm4=True),
+        "api-no-token": render_chart(
+            API_CHART, "demo", "apps", {"serviceAccount": {"automountToken": False}}
+        ),
         "podinfo-helm3": helm3_stream(podinfo),
         "podinfo-helm4": helm4_stream(podinfo),
     }
@@ -209,14 +212,16 @@ def test_golden_output_adds_no_pod_security_violation(case: Path) -> None:
                 assert_added_parts_hardened(pod)
 
 
-@pytest.mark.parametrize("case", ["api-helm3", "api-helm4", "podinfo-helm3", "podinfo-helm4"])
+@pytest.mark.parametrize(
+    "case", ["api-helm3", "api-helm4", "api-no-token", "podinfo-helm3", "podinfo-helm4"]
+)
 def test_chart_output_is_valid_kubernetes(charts: dict[str, tuple[str, str]], case: str) -> None:
     _stream, output = charts[case]
     assert validate_stream(output) == []
     assert sum(is_injected(pod) for obj in objects(output) for _, pod in pod_specs(obj)) >= 1
 
 
-@pytest.mark.parametrize("case", ["api-helm3", "api-helm4"])
+@pytest.mark.parametrize("case", ["api-helm3", "api-helm4", "api-no-token"])
 def test_restricted_chart_stays_restricted(charts: dict[str, tuple[str, str]], case: str) -> None:
     stream, output = charts[case]
     before = {where: pod for obj in objects(stream) for where, pod in pod_specs(obj)}
