@@ -143,3 +143,11 @@ def test_heavy_modules_load_only_when_needed(text: str, expected: str) -> None:
         [sys.executable, "-c", IMPORTS], input=text, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == expected
+
+
+def test_a_directive_stays_in_front_of_its_rewritten_document() -> None:
+    body = DEPLOYMENT.rsplit("---\n", 1)[1]
+    out, problems = render("%YAML 1.1\n---\n" + body, OPTIONS)
+    assert problems == []
+    assert out.startswith("%YAML 1.1\n---\n# Source: api/templates/deployment.yaml\n")
+    assert f"{P}agent-inject-status: injected" in out

@@ -179,3 +179,15 @@ def test_locate_finds_keys_items_and_the_deepest_existing_part() -> None:
 def test_roundtrip_keeps_comments() -> None:
     text = "a: 1  # one\nb:\n- 2  # two\n"
     assert yamlio.dump_roundtrip(yamlio.load_roundtrip(text)) == text
+
+
+def test_directives_stay_with_their_document() -> None:
+    text = "%YAML 1.1\n---\na: 1\n...\n%YAML 1.1\n# why\n---\n# c\nb: 2\n---\nc: 3\n"
+    chunks = yamlio.split_documents(text)
+    assert [c.text for c in chunks] == [
+        "%YAML 1.1\n---\na: 1\n...\n",
+        "%YAML 1.1\n# why\n---\n# c\nb: 2\n",
+        "---\nc: 3\n",
+    ]
+    assert chunks[1].prefix == "%YAML 1.1\n# why\n---\n# c\n"
+    assert [yamlio.load_document(c.text) for c in chunks] == [{"a": 1}, {"b": 2}, {"c": 3}]

@@ -26,6 +26,10 @@ _MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 #: Where an alias or anchor could start (libyaml names are [-_A-Za-z0-9]); "&&"
 #: in a shell line or a cron "* * *" are not.
 _ALIAS_OR_ANCHOR = re.compile(r"(?:^|[\s\[\{,])[*&][-\w]", re.MULTILINE)
+_HEAD_LINE = re.compile(r"(?:%[^\n]*|[ \t]*(?:#[^\n]*)?)\r?\n")
+_DIRECTIVES_ONLY = re.compile(
+    r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*%[^\n]*\n(?:(?:%[^\n]*|[ \t]*(?:#[^\n]*)?)\r?\n)*"
+)
 _PREFIX_LINE = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n)")
 _EMPTY_REST = re.compile(r"(?:[ \t]*(?:#[^\n]*)?\r?\n|\.\.\.[^\n]*\n?)*[ \t]*(?:#[^\n]*)?")
 
@@ -173,39 +177,47 @@ class Chunk:
     @property
     def is_empty(self) -> bool:
         """Only markers, comments and blank lines: no document to speak of."""
-        prefix = self.prefix
-        if not prefix and self.text.startswith("---"):
-            return False  # content on the marker line
-        return _EMPTY_REST.fullmatch(self.text, len(prefix)) is not None
+        return _EMPTY_REST.fullmatch(self.text, len(self.prefix)) is not None
 
     @property
     def prefix(self) -> str:
-        """The marker line and the comment/blank lines before the content (``# Source:``)."""
+        """Directives, the marker line and the comment/blank lines before the content."""
         text = self.text
-        position = 0
-        if text.startswith("---"):
-            newline = text.find("\n")
-            rest = text[3 : newline if newline >= 0 else len(text)]
-            if rest.strip() and not rest.strip().startswith("#"):
+        position = _skip_lines(text, 0, _HEAD_LINE)
+        if text.startswith("---", position):
+            newline = text.find("\n", position)
+            end = len(text) if newline < 0 else newline + 1
+            rest = text[position + 3 : end].strip()
+            if rest and not rest.startswith("#"):
                 return ""  # content on the marker line itself: no separable prefix
-            position = len(text) if newline < 0 else newline + 1
-        while True:
-            match = _PREFIX_LINE.match(text, position)
-            if match is None or match.end() == position:
-                return text[:position]
-            position = match.end()
+            position = end
+        return text[: _skip_lines(text, position, _PREFIX_LINE)]
+
+
+def _skip_lines(text: str, position: int, line: re.Pattern[str]) -> int:
+    while True:
+        match = line.match(text, position)
+        if match is None or match.end() == position:
+            return position
+        position = match.end()
 
 
 def split_documents(text: str) -> list[Chunk]:
     """Cut a stream into document chunks whose concatenation is ``text`` exactly."""
-    cuts = {0, len(text)}
+    cuts = [0]
     for match in _MARKER.finditer(text):
         if match.group(1) == "---":
-            cuts.add(match.start())
+            if _DIRECTIVES_ONLY.fullmatch(text, cuts[-1], match.start()):
+                continue  # %YAML/%TAG lines belong to the document they precede
+            cut = match.start()
         else:  # ``...`` ends a document: the next one starts on the next line
             newline = text.find("\n", match.start())
-            cuts.add(len(text) if newline < 0 else newline + 1)
-    ordered = sorted(cuts)
+            cut = len(text) if newline < 0 else newline + 1
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    if len(text) > cuts[-1]:
+        cuts.append(len(text))
+    ordered = cuts
     chunks: list[Chunk] = []
     line = 0
     for start, end in itertools.pairwise(ordered):
