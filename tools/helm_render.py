@@ -19,7 +19,8 @@ Helm 4 (`annotateAndMerge`, default "combined" strategy):
   indented under their key, no line wrapping, quotes and comments kept, full-line comments
   re-indented to what follows them).
 
-Known limit: kyaml unwraps a file that is a single `kind: List`; this tool does not.
+Like kyaml, a template file that is a single `kind: List` (or ResourceList) is sent as its
+items, and a `---` line carrying more than a comment is an error.
 
 Usage:
   python tools/helm_render.py CHART_DIR --release NAME --namespace NS
@@ -200,15 +201,7 @@ def helm4_stream(files: Mapping[str, str]) -> str:
         content = files[path]
         if not _is_sent_file(path, content):
             continue
-        try:
-            documents = list(round_trip.load_all(content))
-        except RuamelYAMLError as error:
-            raise HelmRenderError(f"parsing {path}: {_one_line(error)}") from None
-        for document in documents:
-            if document is None:
-                continue  # kio.ParseAll drops empty documents
-            if not isinstance(document, CommentedMap):
-                raise HelmRenderError(f"annotating {path}: document is not a mapping")
+        for document in _kio_parse_all(round_trip, path, content):
             _set_annotation(document, FILENAME_ANNOTATION, path)
             _mark_comments(document)
             if not first:
@@ -216,6 +209,45 @@ def helm4_stream(files: Mapping[str, str]) -> str:
             first = False
             round_trip.dump(document, out)
     return _reindent_comments(out.getvalue())
+
+
+# kyaml's ByteReader (kio.ParseAll) cuts a file at lines starting with `---` (after a newline)
+# and rejects such a line that carries anything but a comment.
+_KIO_SEPARATOR = re.compile(r"\n---.*\n")
+_KIO_WRAPPER_KINDS = frozenset({"List", "ResourceList"})
+
+
+def _kio_parse_all(round_trip: YAML, path: str, content: str) -> list[CommentedMap]:
+    """kio.ParseAll of one template file: its objects, a lone List unwrapped into its items."""
+    content = content.replace("\r\n", "\n")
+    pieces: list[str] = []
+    start = 0
+    for separator in _KIO_SEPARATOR.finditer(content):
+        rest = separator.group()[4:].strip()
+        if rest and not rest.startswith("#"):
+            raise HelmRenderError(f"parsing {path}: invalid document separator: ---{rest}")
+        pieces.append(content[start : separator.start()] + "\n")
+        start = separator.end()
+    pieces.append(content[start:])
+    objects: list[CommentedMap] = []
+    for piece in pieces:
+        try:
+            # yaml.v3's Decode reads the first document of each piece only.
+            document = next(iter(round_trip.load_all(piece)), None)
+        except RuamelYAMLError as error:
+            raise HelmRenderError(f"parsing {path}: {_one_line(error)}") from None
+        if document is None:
+            continue  # empty documents are dropped
+        if not isinstance(document, CommentedMap):
+            raise HelmRenderError(f"annotating {path}: document is not a mapping")
+        if len(pieces) == 1 and document.get("kind") in _KIO_WRAPPER_KINDS and "items" in document:
+            items = document["items"] or []
+            if not all(isinstance(item, CommentedMap) for item in items):
+                raise HelmRenderError(f"annotating {path}: a List item is not a mapping")
+            objects.extend(items)
+            continue
+        objects.append(document)
+    return objects
 
 
 # ruamel keeps each comment at the column it had in the input; kyaml (yaml.v3) writes a

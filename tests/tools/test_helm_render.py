@@ -177,6 +177,29 @@ def test_a_template_that_is_not_yaml_fails_like_helm() -> None:
         helm4_stream({"c/templates/x.yaml": "kind: [unclosed\n"})
 
 
+def test_helm4_unwraps_a_file_that_is_one_list_like_kyaml() -> None:
+    files = {
+        "c/templates/list.yaml": "apiVersion: v1\nkind: List\nitems:\n"
+        "- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n"
+        "- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n",
+        "c/templates/two.yaml": "kind: List\nitems: []\n---\nkind: ConfigMap\n",
+    }
+    documents = list(yaml.safe_load_all(helm4_stream(files)))
+    assert [(d["kind"], d["metadata"]["annotations"][FILENAME_ANNOTATION]) for d in documents] == [
+        ("ConfigMap", "c/templates/list.yaml"),
+        ("Secret", "c/templates/list.yaml"),
+        ("List", "c/templates/two.yaml"),  # not alone in its file: kept whole
+        ("ConfigMap", "c/templates/two.yaml"),
+    ]
+
+
+def test_helm4_rejects_a_separator_line_with_content_like_kyaml() -> None:
+    with pytest.raises(HelmRenderError, match="invalid document separator"):
+        helm4_stream({"c/templates/x.yaml": "kind: A\n--- kind: B\nx: 1\n"})
+    # A comment after the marker is fine.
+    assert "kind: B" in helm4_stream({"c/templates/x.yaml": "kind: A\n--- # b\nkind: B\n"})
+
+
 def test_podinfo_output_regroups_into_both_forms() -> None:
     files = files_from_source_stream(PODINFO.read_text(encoding="utf-8"))
     assert len(files) == 10
