@@ -643,3 +643,56 @@ def test_help_and_version() -> None:
     version = _cli("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("vault-exec-agent ")
+
+
+def test_the_transformers_config_runs_the_seed_example(
+    test_vault: TestVault, sa_token_file: Path, tmp_path: Path
+) -> None:
+    """The interface between the halves: what `vault-exec render` writes into the
+    pod spec (command and config env var) is what the agent runs, unchanged except
+    for the token path (no kubelet-mounted token exists on this machine)."""
+    import yaml
+
+    from transformer.options import load_options
+    from transformer.render import render
+
+    test_vault.client().secrets.kv.v2.create_or_update_secret(
+        path="app/seed", secret={"DB_PASSWORD": "s3cret", "TLS_KEY": PEM}
+    )
+    template = SEED_TEMPLATE.replace("PATH", "secret/data/app/seed")
+    pod_annotations = {
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/agent-run-as-sidecar": "false",
+        "vault.hashicorp.com/role": ROLE,
+        "vault.hashicorp.com/agent-exec-command": "/server",
+        "vault.hashicorp.com/agent-inject-secret-config.env": "secret/data/app/seed",
+        "vault.hashicorp.com/agent-inject-template-config.env": template,
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "api", "namespace": "apps"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "api"}},
+            "template": {
+                "metadata": {"labels": {"app": "api"}, "annotations": pod_annotations},
+                "spec": {"containers": [{"name": "api", "image": "api:1"}]},
+            },
+        },
+    }
+    options = load_options({"vault_addr": test_vault.address}, None, {})
+    rendered, problems = render(yaml.safe_dump(deployment), options)
+    assert problems == []
+    container = yaml.safe_load(rendered)["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][1:] == ["run", "--", "/server"]
+    config = json.loads(next(e["value"] for e in container["env"] if e["name"] == CONFIG_ENV_VAR))
+    config["auth"]["token_path"] = str(sa_token_file)
+    child_script = tmp_path / "child.py"
+    child_script.write_text(CHILD)
+
+    run = run_agent(tmp_path, config, command=[sys.executable, str(child_script)])
+
+    assert run.returncode == 0, run.stderr
+    assert run.child is not None
+    assert run.child["env"]["DB_PASSWORD"] == "s3cret"
+    assert run.child["env"]["TLS_KEY"] == PEM
