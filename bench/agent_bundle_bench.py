@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -62,6 +61,26 @@ from transformer.agent.contract import (  # noqa: E402
 )
 
 BUNDLE = ROOT / "dist" / AGENT_EXECUTABLE_NAME
+
+#: A tiny static launcher: runs ARGV, waits, writes the tree's peak RSS (KiB) to FILE.
+#: Needed because a process forked from this (100 MB) Python inherits its high-water
+#: mark at exec, so wait4() from here would report this process, not the agent.
+PEAK_RSS_C = r"""
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    pid_t pid = fork();
+    if (pid == 0) { execv(argv[2], argv + 2); _exit(127); }
+    int status; struct rusage usage;
+    wait4(pid, &status, 0, &usage);
+    FILE *f = fopen(argv[1], "w");
+    fprintf(f, "%ld\n", usage.ru_maxrss);
+    fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+"""
 TARGET_MS = 100.0
 SIZE_TARGET = 25 * 1024 * 1024
 
@@ -73,27 +92,46 @@ class Variant:
     env: Mapping[str, str]
     wall_ms: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
     app_pid: int | None = None
 
 
-def spawn_until_app(variant: Variant) -> tuple[float, float, int]:
-    """Wall ms from spawn until the app's first line; CPU ms of the tree; the app's PID."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def build_peak_rss_launcher(workdir: Path) -> Path:
+    source = workdir / "peak_rss.c"
+    source.write_text(PEAK_RSS_C)
+    binary = workdir / "peak_rss"
+    subprocess.run(["gcc", "-static", "-O2", "-o", str(binary), str(source)], check=True)
+    return binary
+
+
+def spawn_until_app(variant: Variant, launcher: Path) -> tuple[float, float, float, int]:
+    """From spawn until the app's first line: wall ms; then, once the tree has
+    exited, its CPU ms and peak RSS in MiB (the largest process of the tree, i.e.
+    the agent before it exec'd the tiny app; for bao agent, bao); and the app's PID."""
     start = time.perf_counter()
-    process = subprocess.Popen(
-        variant.argv, env=dict(variant.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    while first and not first.startswith(b'{"pid"'):  # bao agent prints a banner first
+    with tempfile.TemporaryFile() as stderr, tempfile.NamedTemporaryFile() as peak:
+        process = subprocess.Popen(
+            [str(launcher), peak.name, *variant.argv],
+            env=dict(variant.env),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert process.stdout is not None
         first = process.stdout.readline()
-    wall = (time.perf_counter() - start) * 1000
-    _rest, err = process.communicate(timeout=60)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+        while first and not first.startswith(b'{"pid"'):  # bao agent prints a banner first
+            first = process.stdout.readline()
+        wall = (time.perf_counter() - start) * 1000
+        process.stdout.read()
+        process.stdout.close()
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        err = stderr.read()
+        peak_kib = int(Path(peak.name).read_text() or 0)
+    cpu = (usage.ru_utime + usage.ru_stime) * 1000
     if process.returncode != 0 or not first.startswith(b"{"):
         raise RuntimeError(f"{variant.name}: exit {process.returncode}: {err.decode()[-800:]}")
-    return wall, cpu, int(json.loads(first)["pid"])
+    return wall, cpu, peak_kib / 1024, int(json.loads(first)["pid"])
 
 
 def bundle_size() -> tuple[int, int]:
@@ -160,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="agent-bench-", dir=ROOT / "build") as tmp:
         work = Path(tmp)
         probe = rootfs.build_probe_app(work / "probe")
+        launcher = build_peak_rss_launcher(work)
         with running_test_vault(work / "openbao") as vault:
             pod_scenario.configure_vault(vault.client(), pod_scenario.DEMO_SECRETS)
             config = rendered_config(vault.address)
@@ -257,23 +296,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # A shuffled order per round: no variant always runs right after
                 # bao agent (whose 2 s leave the server and the page cache in another state).
                 for variant in order.sample(variants, len(variants)):
-                    wall, cpu, pid = spawn_until_app(variant)
+                    wall, cpu, rss, pid = spawn_until_app(variant, launcher)
                     if round_ == 0:
                         continue  # warm-up (page cache, Vault's first requests)
                     variant.wall_ms.append(wall)
                     variant.cpu_ms.append(cpu)
+                    variant.rss_mib.append(rss)
                     variant.app_pid = pid
 
     size, files = bundle_size()
     load = os.getloadavg()
     print(f"\nagent start-up, spawn -> app's first output, {args.rounds} interleaved rounds")
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load {load[0]:.2f} (1 min)")
-    print(f"{'variant':<48} {'median ms':>9} {'min':>7} {'p90':>7} {'cpu ms':>7} {'app pid':>7}")
+    print(
+        f"{'variant':<48} {'median ms':>9} {'min':>7} {'p90':>7} {'cpu ms':>7} "
+        f"{'peak MiB':>8} {'app pid':>7}"
+    )
     for v in variants:
         p90 = statistics.quantiles(v.wall_ms, n=10)[-1] if len(v.wall_ms) > 1 else v.wall_ms[0]
         print(
             f"{v.name:<48} {statistics.median(v.wall_ms):>9.1f} {min(v.wall_ms):>7.1f} "
-            f"{p90:>7.1f} {statistics.median(v.cpu_ms):>7.1f} {v.app_pid!s:>7}"
+            f"{p90:>7.1f} {statistics.median(v.cpu_ms):>7.1f} {max(v.rss_mib):>8.1f} "
+            f"{v.app_pid!s:>7}"
         )
     bundle_median = statistics.median(variants[1].wall_ms)
     print(
