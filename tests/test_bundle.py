@@ -384,3 +384,29 @@ def test_app_is_pid_1_gets_signals_itself_and_its_exit_code_is_the_containers(
     out, _err = unshare.communicate(timeout=30)
     assert json.loads(out) == {"signal": signal.SIGTERM}
     assert unshare.returncode == 7  # the app's own exit code, not a supervisor's
+
+
+def test_frozen_agent_resolves_the_vault_address_by_name_without_nss_modules(
+    bundle: Path, tmp_path: Path, test_vault: openbao.TestVault
+) -> None:
+    # glibc >= 2.34 has nss_files/nss_dns inside libc.so.6: the bundle needs no NSS
+    # modules; the name comes from the /etc/hosts a container runtime writes.
+    test_vault.client().secrets.kv.v2.create_or_update_secret(
+        path="app/bundle-by-name", secret={"BY_NAME": "resolved"}, mount_point="secret"
+    )
+    root = _rootfs_with_bundle(bundle, tmp_path / "app")
+    (root / "etc" / "hosts").write_text("127.0.0.1 vault.vault.svc.cluster.local\n")
+    port = test_vault.address.rsplit(":", 1)[1]
+    address = f"http://vault.vault.svc.cluster.local:{port}"
+    container = rootfs.Container(
+        root=str(root),
+        argv=[AGENT_EXECUTABLE, "run", "--", "/server"],
+        env={
+            CONFIG_ENV_VAR: _token_config(address, "secret/data/app/bundle-by-name"),
+            "VAULT_TOKEN": test_vault.app_token(),
+        },
+        uid=rootfs.NONROOT_UID,
+    )
+    result = rootfs.run(container)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "BY_NAME=resolved" in json.loads(result.stdout)["environ"]
