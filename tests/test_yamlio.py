@@ -132,7 +132,6 @@ def test_dump_never_writes_anchors_or_folds() -> None:
         ("a: [1, 2\nb: 3\n", 2, 2, "did not find expected ','"),
         ("a: 'unclosed\n", 2, 1, "unexpected end of stream"),
         ("a: \x07\n", 1, 4, "control characters are not allowed"),
-        ("a: !!python/object {}\n", 1, 4, "could not determine a constructor"),
     ],
 )
 def test_load_errors_are_located(text: str, line: int, col: int, words: str) -> None:
@@ -191,3 +190,28 @@ def test_directives_stay_with_their_document() -> None:
     ]
     assert chunks[1].prefix == "%YAML 1.1\n# why\n---\n# c\n"
     assert [yamlio.load_document(c.text) for c in chunks] == [{"a": 1}, {"b": 2}, {"c": 3}]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("a: !!int abc\n", "'abc' is not a valid !!int value"),
+        ("a: !!bool maybe\n", "'maybe' is not a valid !!bool value"),
+        ("a: !!timestamp soon\n", "'soon' is not a valid !!timestamp value"),
+        ("a: !!set [1]\n", "expected a mapping, but found sequence"),
+        ("a: !!binary abc\n", "failed to decode base64 data"),
+    ],
+)
+def test_values_that_do_not_fit_their_tag_are_located(text: str, words: str) -> None:
+    for check in (yamlio.load_document, yamlio.check_syntax):
+        with pytest.raises(yamlio.YamlSyntaxError) as caught:
+            check(text)
+        assert (caught.value.line, caught.value.col) == (1, 4)
+        assert words in caught.value.message
+
+
+def test_unknown_tags_are_ignored_like_kubernetes_does() -> None:
+    assert yamlio.load_document("a: !custom b\nc: !!python/object {d: 1}\n") == {
+        "a": "b",
+        "c": {"d": 1},
+    }

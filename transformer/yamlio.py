@@ -23,9 +23,9 @@ from transformer.problems import FieldPath
 #: YAML forbids ``---`` and ``...`` at the start of a line inside content, so a
 #: textual split at these markers is exact.
 _MARKER = re.compile(r"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
-#: Where an alias or anchor could start (libyaml names are [-_A-Za-z0-9]); "&&"
-#: in a shell line or a cron "* * *" are not.
-_ALIAS_OR_ANCHOR = re.compile(r"(?:^|[\s\[\{,])[*&][-\w]", re.MULTILINE)
+#: Where an alias, anchor (libyaml names are [-_A-Za-z0-9]) or tag could start:
+#: only a load checks those. "&&" in a shell line or a cron "* * *" are none.
+_NEEDS_LOAD = re.compile(r"(?:^|[\s\[\{,])(?:[*&][-\w]|!)", re.MULTILINE)
 _HEAD_LINE = re.compile(r"(?:%[^\n]*|[ \t]*(?:#[^\n]*)?)\r?\n")
 _DIRECTIVES_ONLY = re.compile(
     r"(?:[ \t]*(?:#[^\n]*)?\r?\n)*%[^\n]*\n(?:(?:%[^\n]*|[ \t]*(?:#[^\n]*)?)\r?\n)*"
@@ -101,7 +101,28 @@ class _Loader(_CLoader):  # type: ignore[misc, valid-type]
 
     A duplicate key is an error, as it is for Kubernetes (go-yaml): PyYAML would
     keep the last value silently, and a rewritten document would lose the other.
+    A tag Kubernetes does not know is ignored, as go-yaml does; a value that does
+    not fit its standard tag (``!!int abc``) is a located error, not a crash.
     """
+
+    _last_node: yaml.Node | None = None
+
+    def get_single_data(self) -> Any:
+        try:
+            return super().get_single_data()
+        except (ValueError, KeyError, AttributeError, TypeError, IndexError):
+            node = self._last_node
+            if node is None:
+                raise
+            tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+            what = repr(node.value) if isinstance(node, yaml.ScalarNode) else "this collection"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{what} is not a valid {tag} value", node.start_mark
+            ) from None
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        self._last_node = node  # where a constructor's own exception points
+        return super().construct_object(node, deep)
 
     bool_values: ClassVar[dict[str, bool]] = {
         **yaml.constructor.SafeConstructor.bool_values,
@@ -110,6 +131,10 @@ class _Loader(_CLoader):  # type: ignore[misc, valid-type]
     }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, but found {node.id}", node.start_mark
+            )
         seen: set[str] = set()
         for key_node, _value in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE:
@@ -126,6 +151,17 @@ class _Loader(_CLoader):  # type: ignore[misc, valid-type]
 
 
 _Loader.yaml_implicit_resolvers = _kubernetes_resolvers()
+
+
+def _construct_ignoring_tag(loader: _Loader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor(None, _construct_ignoring_tag)
 
 
 def reads_as_non_string(value: str) -> bool:
@@ -244,7 +280,7 @@ def check_syntax(text: str) -> bool:
     through untouched is still valid. The parser alone does not resolve aliases,
     so a document that could hold one (or an anchor) is loaded instead.
     """
-    if ("*" in text or "&" in text) and _ALIAS_OR_ANCHOR.search(text):
+    if ("*" in text or "&" in text or "!" in text) and _NEEDS_LOAD.search(text):
         return load_document(text) is not None
     with _located(text):
         if _CParser is not None:
