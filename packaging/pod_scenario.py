@@ -66,16 +66,17 @@ DEMO_SECRETS = {
 }
 
 
-def helm_template(*, automount_token: bool = True) -> str:
-    """The chart rendered by Helm's engine, as Helm 3 hands it to a post-renderer.
+def helm_template(*, automount_token: bool = True, helm4: bool = False) -> str:
+    """The chart rendered by Helm's engine, as Helm 3 (or 4) hands it to a post-renderer.
 
+    Helm 4 also post-renders hooks, so the chart's migration Job is in its stream.
     AUTOMOUNT_TOKEN false: the chart's ServiceAccount says
     `automountServiceAccountToken: false` (a common hardening), so the pod gets no
     token unless the transformer projects one.
     """
     from helm_render import render_chart  # tools/helm_render.py
 
-    rendered: str = render_chart(str(CHART), RELEASE, NAMESPACE)
+    rendered: str = render_chart(str(CHART), RELEASE, NAMESPACE, helm4=helm4)
     if not automount_token:
         marker = "kind: ServiceAccount\n"
         assert rendered.count(marker) == 1
@@ -108,8 +109,9 @@ def vault_exec_render(stream: str, vault_addr: str, auth_type: str = "kubernetes
     return result.stdout
 
 
-def deployment(docs: list[Any]) -> Mapping[str, Any]:
-    return next(d for d in docs if isinstance(d, dict) and d.get("kind") == "Deployment")
+def deployment(docs: list[Any], kind: str = "Deployment") -> Mapping[str, Any]:
+    """The chart's (only) workload of KIND: its Deployment, or with Helm 4 its hook Job."""
+    return next(d for d in docs if isinstance(d, dict) and d.get("kind") == kind)
 
 
 def configure_vault(client: Any, secrets: Mapping[str, str]) -> None:
@@ -194,10 +196,12 @@ def run_pod(
     images: Mapping[str, podsim.Image],
     mint_token: Callable[[str | None], str],
     workdir: Path,
+    kind: str = "Deployment",
 ) -> PodRun:
-    """Start the rendered Deployment's pod: init containers, then the first app container."""
+    """Start a pod of the rendered workload of KIND: init containers, then the first app
+    container."""
     docs = list(yaml.safe_load_all(rendered))
-    workload = deployment(docs)
+    workload = deployment(docs, kind)
     pod = podsim.Pod(
         docs=docs,
         template=workload["spec"]["template"],

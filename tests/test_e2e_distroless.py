@@ -198,3 +198,30 @@ def test_root_filesystems_hold_no_shell_and_no_libc_outside_the_bundle(e2e: E2E)
         }
         assert not {"sh", "bash", "ash", "dash", "busybox"} & names
         assert not [n for n in outside if n.startswith(("libc.so", "ld-linux", "libpython"))]
+
+
+def test_helm4_hook_job_runs_its_own_command_and_args_after_the_agent(
+    vault: TestVault, tmp_path: Path
+) -> None:
+    # Helm 4 post-renders hooks: the chart's migration Job (command ["/server", "migrate"],
+    # args ["--wait-for-db=30s"], no agent-exec-command annotation) is injected too.
+    rendered = pod_scenario.vault_exec_render(
+        pod_scenario.helm_template(helm4=True), vault.address, "jwt"
+    )
+    images = pod_scenario.images(tmp_path, ensure_bundle(), probe_app())
+
+    def mint(audience: str | None) -> str:
+        return vault.issuer.mint(
+            pod_scenario.NAMESPACE,
+            pod_scenario.SERVICE_ACCOUNT,
+            audience or pod_scenario.AUTOMOUNT_AUDIENCE,
+        )
+
+    run = pod_scenario.run_pod(rendered, images, mint, tmp_path / "pod", kind="Job")
+    assert [r.returncode for r in run.init] == [0]
+    assert run.result is not None
+    assert run.result.returncode == 0, run.result.stderr.decode()
+    assert run.report["pid"] == 1
+    assert run.report["pids"] == [1]
+    assert run.report["argv"] == ["/server", "migrate", "--wait-for-db=30s"]
+    assert run.app_env == {k: v for k, v in run.app.env.items() if k != CONFIG_ENV_VAR} | SECRETS
