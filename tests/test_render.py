@@ -151,3 +151,11 @@ def test_a_directive_stays_in_front_of_its_rewritten_document() -> None:
     assert problems == []
     assert out.startswith("%YAML 1.1\n---\n# Source: api/templates/deployment.yaml\n")
     assert f"{P}agent-inject-status: injected" in out
+
+
+def test_deep_nesting_is_a_problem_not_a_crash() -> None:
+    body = DEPLOYMENT.rsplit("---\n", 1)[1]
+    out, [problem] = render(body + "  extra: " + "[" * 900 + "]" * 900 + "\n", OPTIONS)
+    assert out == ""
+    assert "nested too deeply" in problem.message
+    assert problem.format().endswith("(Deployment/api)")

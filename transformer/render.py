@@ -131,10 +131,19 @@ def _render_chunk(
         return "", _locate(findings.problems, chunk, filename, doc_index), True
     if not findings.changed:
         return chunk.text, [], True
+    try:
+        body = yamlio.dump_document(obj)
+    except RecursionError:  # libyaml parses 1000 levels; Python's emitter gives up sooner
+        line = chunk.line + chunk.prefix.count("\n") + 1
+        problem = Problem(
+            filename, line, 1, "the document is nested too deeply to be rewritten",
+            Resource.of(obj), doc_index=doc_index,
+        )  # fmt: skip
+        return "", [problem], True
     head = chunk.prefix or ("---\n" if chunk.text.startswith("---") else "")
     end = _END_MARKER.search(chunk.text)
     tail = "...\n" if end is not None else ""
-    return head + yamlio.dump_document(obj) + tail, [], True
+    return head + body + tail, [], True
 
 
 def _may_opt_in(text: str) -> bool:
