@@ -18,8 +18,11 @@ Go sources followed (cited where a rule is not obvious):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from _collections_abc import Mapping  # not collections.abc: see template.py
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # ---------------------------------------------------------------------------- types
 
