@@ -18,6 +18,7 @@ real podinfo output with a fixed seed, so every run measures the same bytes.
 
 Usage: python bench/render_bench.py [--releases 1000] [--repeat 3] [--small-repeat 15]
                                     [--kustomize-releases 100] [--no-kustomize]
+       python bench/render_bench.py --profile [--releases N]   (where render spends its time)
 """
 
 from __future__ import annotations
@@ -208,6 +209,20 @@ def run_kustomize(kubectl: str, directory: Path) -> str:
     return result.stdout
 
 
+def profile_render(stream: str) -> None:
+    """cProfile of `transformer.render.render` on the stream, top functions by total time."""
+    import cProfile
+    import pstats
+
+    from transformer.options import options_from_mapping
+    from transformer.render import render
+
+    options = options_from_mapping({"vaultAddr": VAULT_ADDR})
+    profiler = cProfile.Profile()
+    profiler.runcall(render, stream, options)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -234,12 +249,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--small-repeat", type=int, default=15, help="repetitions, one release")
     parser.add_argument("--kustomize-releases", type=int, default=100)
     parser.add_argument("--no-kustomize", action="store_true")
+    parser.add_argument(
+        "--profile", action="store_true", help="only profile an in-process render of the stream"
+    )
     args = parser.parse_args(argv)
 
     vault_exec = find_vault_exec()
     template = PODINFO.read_text(encoding="utf-8")
     releases = make_releases(args.releases)
     stream = big_stream(template, releases)
+    if args.profile:
+        profile_render(stream)
+        return 0
     documents = stream.count("\n---\n") + stream.startswith("---\n")
     print(f"machine: {machine()}")
     print(f"date:    {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
