@@ -82,6 +82,14 @@ def test_copy_bundle_refuses_a_directory_that_is_not_a_bundle(tmp_path: Path) ->
         install.copy_bundle(str(tmp_path), str(dest))
 
 
+@pytest.mark.parametrize("where", [".", "_internal", ".."])
+def test_copy_bundle_refuses_a_target_overlapping_the_bundle(tmp_path: Path, where: str) -> None:
+    bundle = _make_bundle(tmp_path)
+    with pytest.raises(install.InstallError, match="overlaps the bundle"):
+        install.copy_bundle(str(bundle), str(bundle / where))
+    assert (bundle / AGENT_EXECUTABLE_NAME).exists()
+
+
 def test_copy_bundle_refuses_a_missing_target(tmp_path: Path) -> None:
     bundle = _make_bundle(tmp_path)
     with pytest.raises(install.InstallError, match="install target is not a directory"):

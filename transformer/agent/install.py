@@ -86,6 +86,10 @@ def copy_bundle(source: str, dest: str) -> None:
         raise InstallError(f"{source}: not an agent bundle (no {AGENT_EXECUTABLE_NAME})")
     if not os.path.isdir(dest):
         raise InstallError(f"{dest}: install target is not a directory")
+    real_source, real_dest = os.path.realpath(source), os.path.realpath(dest)
+    if os.path.commonpath([real_source, real_dest]) in (real_source, real_dest):
+        # Copying into itself would first delete the running agent's own files.
+        raise InstallError(f"{dest}: install target overlaps the bundle at {source}")
     staging = os.path.join(dest, STAGING_NAME)
     try:
         # An earlier copy stops looking complete before any part of it is replaced.
