@@ -410,3 +410,14 @@ def test_frozen_agent_resolves_the_vault_address_by_name_without_nss_modules(
     result = rootfs.run(container)
     assert result.returncode == 0, result.stderr.decode()
     assert "BY_NAME=resolved" in json.loads(result.stdout)["environ"]
+
+
+def test_dockerignore_lets_in_exactly_what_the_build_stage_copies() -> None:
+    build = _dockerfile_stages()[0]
+    copied = {i.split()[1] for i in build if i.startswith("COPY ") and "--from" not in i}
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    allowed = {line[1:] for line in ignore if line.startswith("!")}
+    assert "*" in ignore  # everything else (venvs, dist, .git) stays out of the context
+    assert copied == allowed == {"packaging/", "transformer/"}
+    for path in copied:
+        assert (ROOT / path).is_dir()
