@@ -170,6 +170,11 @@ def test_sidecar_mode_is_refused_with_the_fix() -> None:
         assert "exec mode" in message
 
 
+def test_a_misspelt_run_as_sidecar_is_a_value_error_not_sidecar_mode() -> None:
+    [message] = messages(with_(agent_run_as_sidecar="flase"))
+    assert message.startswith(f'{P}agent-run-as-sidecar: "flase" is not "false"')
+
+
 def test_sidecar_only_and_unsupported_annotations() -> None:
     found = messages(
         with_(

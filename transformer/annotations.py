@@ -172,8 +172,8 @@ def parse(
 
     Returns the request, or None and at least one problem.
     """
-    if annotations.get(RUN_AS_SIDECAR) not in FALSE_VALUES:
-        given = annotations.get(RUN_AS_SIDECAR)
+    given = annotations.get(RUN_AS_SIDECAR)
+    if given is None or given is True or given in TRUE_VALUES:  # else: "false", or a typo
         where = RUN_AS_SIDECAR if given is not None else INJECT
         return None, [
             AnnotationProblem(
@@ -250,7 +250,8 @@ def annotation_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Validator:
-    # jsonschema costs ~100 ms to import: only pods that opt in pay for it.
+    # jsonschema costs ~100 ms to import: only annotations that fail :func:`conforms`
+    # pay for it, to have their errors explained.
     from jsonschema import Draft202012Validator
 
     validator: Validator = Draft202012Validator(annotation_schema())
