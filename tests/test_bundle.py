@@ -82,6 +82,18 @@ def test_bundle_is_patched_to_the_mount_path_and_brings_its_glibc(bundle: Path) 
     assert {p.name for p in (bundle / "lib").iterdir()} == GLIBC_FILES
 
 
+def test_every_shared_object_the_bundle_needs_is_inside_it(bundle: Path) -> None:
+    # Also the extension modules no test happens to load; none may carry a RUNPATH
+    # (it would switch off the executable's DT_RPATH for its own dependencies).
+    elf_files = [bundle / AGENT_EXECUTABLE_NAME, *bundle.rglob("*.so*")]
+    inside = {p.name for p in elf_files}
+    for elf in elf_files:
+        needed = set(_patchelf("--print-needed", str(elf)).split())
+        assert needed <= inside, (elf, needed - inside)
+        if elf.name != AGENT_EXECUTABLE_NAME:
+            assert _patchelf("--print-rpath", str(elf)) == "", elf
+
+
 def test_bundle_size_is_within_target(bundle: Path) -> None:
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle size: {size:,} bytes ({size / 1048576:.1f} MiB)")
