@@ -275,7 +275,7 @@ def tls_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     ca_file = workdir / "vault-ca.pem"
     try:
         client = None
-        for _ in range(300):
+        for _ in range(1200):  # up to a minute on a loaded machine
             if ca_file.exists():
                 client = hvac.Client(url=address, token=token, verify=str(ca_file))
                 try:
