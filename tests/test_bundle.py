@@ -433,3 +433,30 @@ def test_dockerignore_lets_in_exactly_what_the_build_stage_copies() -> None:
     assert copied == allowed == {"packaging/", "transformer/"}
     for path in copied:
         assert (ROOT / path).is_dir()
+
+
+@pytest.mark.parametrize("container_value", [None, "/opt/app/lib:/usr/lib"])
+def test_app_gets_the_containers_own_ld_library_path_not_the_bundles(
+    bundle: Path, tmp_path: Path, test_vault: openbao.TestVault, container_value: str | None
+) -> None:
+    # PyInstaller's bootloader points LD_LIBRARY_PATH into the bundle for itself (and
+    # saves the container's value as LD_LIBRARY_PATH_ORIG); the app must see the
+    # container's own value, or none, and no _PYI_* variable.
+    test_vault.client().secrets.kv.v2.create_or_update_secret(
+        path="app/bundle-ldpath", secret={"S": "v"}, mount_point="secret"
+    )
+    root = _rootfs_with_bundle(bundle, tmp_path / "app")
+    env = {
+        CONFIG_ENV_VAR: _token_config(test_vault.address, "secret/data/app/bundle-ldpath"),
+        "VAULT_TOKEN": test_vault.app_token(),
+    }
+    if container_value is not None:
+        env["LD_LIBRARY_PATH"] = container_value
+    container = rootfs.Container(
+        root=str(root), argv=[AGENT_EXECUTABLE, "run", "--", "/server"], env=env
+    )
+    result = rootfs.run(container)
+    assert result.returncode == 0, result.stderr.decode()
+    app_env = dict(e.split("=", 1) for e in json.loads(result.stdout)["environ"])
+    expected = {"S": "v"} | ({"LD_LIBRARY_PATH": container_value} if container_value else {})
+    assert app_env == expected
