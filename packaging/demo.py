@@ -17,6 +17,7 @@ Needs root (unshare, mount), gcc, and the bundle (`make agent-bundle`).
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -124,4 +125,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (OSError, RuntimeError, subprocess.SubprocessError, podsim.PodSpecError) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        sys.exit(1)
