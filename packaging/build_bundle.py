@@ -224,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             f"build_bundle: {exc.cmd[0]} failed with exit status {exc.returncode}", file=sys.stderr
         )
         return 1
+    except OSError as exc:
+        print(f"build_bundle: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 
