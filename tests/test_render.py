@@ -57,14 +57,22 @@ def test_problems_are_located_in_their_document() -> None:
 
 
 def test_empty_inputs_fail_instead_of_writing_nothing() -> None:
-    for text in ("", "\n\n", "---\n# Source: x\n---\n", "# nothing\n", "\x85", "\ufeff"):
+    for text in (
+        "",
+        "\n\n",
+        "---\n# Source: x\n---\n",
+        "# nothing\n",
+        "\x85",
+        "\xa0",
+        "a\n---\n[1]\n",
+    ):
         out, [problem] = render(text, OPTIONS)
         assert out == ""
         assert problem.message == EMPTY_INPUT
 
 
 def test_non_mapping_documents_pass_through() -> None:
-    text = "--- just a scalar\n---\n- a\n- list\n"
+    text = "--- just a scalar\n---\n- a\n- list\n---\nkind: ConfigMap\n"
     assert render(text, OPTIONS) == (text, [])
 
 

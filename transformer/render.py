@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
+from enum import Enum
 
 from transformer import yamlio
 from transformer.inject import inject
@@ -46,7 +47,7 @@ def render_sources(
     """
     pieces: list[str] = []
     problems: list[Problem] = []
-    documents = 0
+    objects = 0
     doc_index = 0
     split = [(filename, text, yamlio.split_documents(text)) for filename, text in sources]
     tokenless = _tokenless_service_accounts(chunk for _, _, chunks in split for chunk in chunks)
@@ -56,15 +57,16 @@ def render_sources(
         if pieces and text.strip() and not text.startswith("---"):
             pieces.append("---\n")  # keep the last document of one file apart from the next
         for chunk in chunks:
-            piece, found, is_document = _render_chunk(
-                chunk, filename, doc_index, options, tokenless
+            piece, found, holds = _render_chunk(
+                chunk, filename, doc_index, options, tokenless, classify=not objects
             )
             pieces.append(piece)
             problems += sorted(found, key=lambda p: (p.line, p.col))
-            if is_document:
-                documents += 1
+            if holds is not _Holds.NOTHING:
                 doc_index += 1
-    if not documents and not has_errors(problems):
+            if holds is _Holds.OBJECT:
+                objects += 1
+    if not objects and not has_errors(problems):
         name = sources[-1][0] if sources else "-"
         problems.append(Problem(name, 1, 1, EMPTY_INPUT))
     if has_errors(problems):
@@ -98,39 +100,51 @@ def _tokenless_service_accounts(chunks: Iterable[yamlio.Chunk]) -> frozenset[tup
     return frozenset(found)
 
 
+class _Holds(Enum):
+    """What a chunk turned out to hold."""
+
+    NOTHING = "nothing"  # comments, markers, an empty document
+    DOCUMENT = "document"  # a document not (yet) known to be an object
+    OBJECT = "object"  # a mapping: what Kubernetes (and Helm) need at least one of
+
+
 def _render_chunk(
     chunk: yamlio.Chunk,
     filename: str,
     doc_index: int,
     options: Options,
     tokenless_service_accounts: frozenset[tuple[str, str]] = frozenset(),
-) -> tuple[str, list[Problem], bool]:
-    """(output text, problems, whether the chunk holds a document)."""
-    if not _may_opt_in(chunk.text):
-        try:
-            has_document = yamlio.check_syntax(chunk.text)
-        except yamlio.YamlSyntaxError as error:
-            problem = Problem(
-                filename, chunk.line + error.line, error.col, error.message, doc_index=doc_index
-            )
-            return "", [problem], True
-        return chunk.text, [], has_document and not chunk.is_empty
+    *,
+    classify: bool = False,
+) -> tuple[str, list[Problem], _Holds]:
+    """(output text, problems, what the chunk holds).
+
+    ``classify``: also load an untouched document to tell an object from a bare
+    scalar (until the stream has shown one object, so usually once).
+    """
     try:
+        if not _may_opt_in(chunk.text):
+            if not yamlio.check_syntax(chunk.text) or chunk.is_empty:
+                return chunk.text, [], _Holds.NOTHING
+            if not classify:
+                return chunk.text, [], _Holds.DOCUMENT
         obj = yamlio.load_document(chunk.text)
     except yamlio.YamlSyntaxError as error:
         problem = Problem(
             filename, chunk.line + error.line, error.col, error.message, doc_index=doc_index
         )
-        return "", [problem], True
+        return "", [problem], _Holds.DOCUMENT
     if obj is None:
-        return chunk.text, [], False  # only comments or an empty document: keep as is
+        return chunk.text, [], _Holds.NOTHING  # only comments or an empty document: keep as is
     if not isinstance(obj, MutableMapping):
-        return chunk.text, [], True
+        return chunk.text, [], _Holds.DOCUMENT
+    if not _may_opt_in(chunk.text):
+        return chunk.text, [], _Holds.OBJECT
     findings = inject(obj, options, tokenless_service_accounts=tokenless_service_accounts)
     if findings.problems:
-        return "", _locate(findings.problems, chunk, filename, doc_index), True
+        return "", _locate(findings.problems, chunk, filename, doc_index), _Holds.OBJECT
     if not findings.changed:
-        return chunk.text, [], True
+        return chunk.text, [], _Holds.OBJECT
     try:
         body = yamlio.dump_document(obj)
     except RecursionError:  # libyaml parses 1000 levels; Python's emitter gives up sooner
@@ -139,11 +153,11 @@ def _render_chunk(
             filename, line, 1, "the document is nested too deeply to be rewritten",
             Resource.of(obj), doc_index=doc_index,
         )  # fmt: skip
-        return "", [problem], True
+        return "", [problem], _Holds.OBJECT
     head = chunk.prefix or ("---\n" if chunk.text.startswith("---") else "")
     end = _END_MARKER.search(chunk.text)
     tail = "...\n" if end is not None else ""
-    return head + body + tail, [], True
+    return head + body + tail, [], _Holds.OBJECT
 
 
 def _may_opt_in(text: str) -> bool:
