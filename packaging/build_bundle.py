@@ -13,10 +13,10 @@ no libc and no Python, once the directory sits at BUNDLE_MOUNT_PATH
 2. PyInstaller --onedir (no extraction at start; the bootloader re-execs itself
    once, then Python execve()s the app: the app is PID 1), from
    packaging/vault-exec-agent.spec (entry packaging/vault_exec_agent.py).
-3. glibc's loader and the four libraries the bundle needs but PyInstaller does not
-   collect go into lib/; the executable's PT_INTERP and DT_RPATH are patched to
-   absolute paths below BUNDLE_MOUNT_PATH (absolute, not $ORIGIN, so it works
-   without /proc).
+3. glibc's loader, the four libraries the bundle needs but PyInstaller does not
+   collect, and libgcc_s.so.1 (glibc loads it for pthread_exit) go into lib/;
+   the executable's PT_INTERP and DT_RPATH are patched to absolute paths below
+   BUNDLE_MOUNT_PATH (absolute, not $ORIGIN, so it works without /proc).
 
 Runs with the standard library only, on any Python 3.11+; no shell.
 """
@@ -38,7 +38,18 @@ CONTRACT = ROOT / "transformer" / "agent" / "contract.py"
 NAME = "vault-exec-agent"
 
 #: glibc files the bundle brings; PyInstaller deliberately never collects them.
-GLIBC_FILES = ("ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0")
+#: libgcc_s.so.1 is nobody's DT_NEEDED: glibc dlopen()s it to unwind a thread in
+#: pthread_exit(), which CPython calls when a daemon thread (the agent's concurrent
+#: fetches) wakes during interpreter shutdown; without it the process aborts with
+#: "libgcc_s.so.1 must be installed for pthread_exit to work" (seen on an error exit).
+GLIBC_FILES = (
+    "ld-linux-x86-64.so.2",
+    "libc.so.6",
+    "libm.so.6",
+    "libdl.so.2",
+    "libpthread.so.0",
+    "libgcc_s.so.1",
+)
 
 #: Modules the agent must never carry. Most are not even installed in the build
 #: venv; naming them keeps them out should a hook or a stray import pull them in.
