@@ -96,7 +96,27 @@ _GO_NUMBER = re.compile(
 )
 
 
-class _Loader(_CLoader):  # type: ignore[misc, valid-type]
+class _ResolveCache:
+    """Remember how each plain scalar resolves: a stream repeats the same keys and
+    values (name, image, containerPort, ...) thousands of times, and PyYAML's
+    resolver runs its regular expressions, in Python, for every one of them."""
+
+    _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]]
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not yaml.ScalarNode:
+            tag: str = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            return tag
+        key = (value, implicit)
+        cached = self._resolved.get(key)
+        if cached is None:
+            cached = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            if len(self._resolved) < 50_000:  # bounded: a stream of unique values
+                self._resolved[key] = cached
+        return cached
+
+
+class _Loader(_ResolveCache, _CLoader):  # type: ignore[misc, valid-type]
     """libyaml's C parser, scalars resolved as Kubernetes does, duplicate keys refused.
 
     A duplicate key is an error, as it is for Kubernetes (go-yaml): PyYAML would
@@ -106,6 +126,7 @@ class _Loader(_CLoader):  # type: ignore[misc, valid-type]
     """
 
     _last_node: yaml.Node | None = None
+    _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]] = {}
 
     def get_single_data(self) -> Any:
         try:
@@ -172,8 +193,10 @@ def reads_as_non_string(value: str) -> bool:
     return _GO_NUMBER.match(value.replace("_", "")) is not None
 
 
-class _Dumper(_CDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_ResolveCache, _CDumper):  # type: ignore[misc, valid-type]
     """libyaml's C emitter; multi-line strings (templates) as literal blocks."""
+
+    _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]] = {}
 
     def ignore_aliases(self, data: Any) -> bool:
         # Never write &anchors/*aliases: Kubernetes tooling reads plain trees best,
