@@ -39,8 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +49,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 import pod_scenario  # noqa: E402
 import rootfs  # noqa: E402
 import yaml  # noqa: E402
+from _startup_common import (  # noqa: E402
+    LauncherReport,
+    Variant,
+    build_peak_rss_launcher,
+    read_launcher_report,
+)
 from openbao import find_bao, running_test_vault  # noqa: E402
 
 from transformer.agent.contract import (  # noqa: E402
@@ -62,56 +67,19 @@ from transformer.agent.contract import (  # noqa: E402
 
 BUNDLE = ROOT / "dist" / AGENT_EXECUTABLE_NAME
 
-#: A tiny static launcher: runs ARGV, waits, writes the tree's peak RSS (KiB) to FILE.
-#: Needed because a process forked from this (100 MB) Python inherits its high-water
-#: mark at exec, so wait4() from here would report this process, not the agent.
-PEAK_RSS_C = r"""
-#include <stdio.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    pid_t pid = fork();
-    if (pid == 0) { execv(argv[2], argv + 2); _exit(127); }
-    int status; struct rusage usage;
-    wait4(pid, &status, 0, &usage);
-    FILE *f = fopen(argv[1], "w");
-    fprintf(f, "%ld\n", usage.ru_maxrss);
-    fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-"""
 TARGET_MS = 100.0
 SIZE_TARGET = 25 * 1024 * 1024
 
 
-@dataclass
-class Variant:
-    name: str
-    argv: Sequence[str]
-    env: Mapping[str, str]
-    wall_ms: list[float] = field(default_factory=list)
-    cpu_ms: list[float] = field(default_factory=list)
-    rss_mib: list[float] = field(default_factory=list)
-    app_pid: int | None = None
-
-
-def build_peak_rss_launcher(workdir: Path) -> Path:
-    source = workdir / "peak_rss.c"
-    source.write_text(PEAK_RSS_C)
-    binary = workdir / "peak_rss"
-    subprocess.run(["gcc", "-static", "-O2", "-o", str(binary), str(source)], check=True)
-    return binary
-
-
-def spawn_until_app(variant: Variant, launcher: Path) -> tuple[float, float, float, int]:
+def spawn_until_app(variant: Variant, launcher: Path) -> tuple[float, float, LauncherReport, int]:
     """From spawn until the app's first line: wall ms; then, once the tree has
-    exited, its CPU ms and peak RSS in MiB (the largest process of the tree, i.e.
-    the agent before it exec'd the tiny app; for bao agent, bao); and the app's PID."""
+    exited, spawn -> exit in ms, the launcher's report (CPU time; peak RSS: the
+    largest process of the tree, i.e. the agent before it exec'd the tiny app; for
+    bao agent, bao); and the app's PID."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as stderr, tempfile.NamedTemporaryFile() as peak:
+    with tempfile.TemporaryFile() as stderr, tempfile.NamedTemporaryFile() as report_file:
         process = subprocess.Popen(
-            [str(launcher), peak.name, *variant.argv],
+            [str(launcher), report_file.name, *variant.argv],
             env=dict(variant.env),
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -123,15 +91,14 @@ def spawn_until_app(variant: Variant, launcher: Path) -> tuple[float, float, flo
         wall = (time.perf_counter() - start) * 1000
         process.stdout.read()
         process.stdout.close()
-        _pid, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        process.wait()
+        total = (time.perf_counter() - start) * 1000
         stderr.seek(0)
         err = stderr.read()
-        peak_kib = int(Path(peak.name).read_text() or 0)
-    cpu = (usage.ru_utime + usage.ru_stime) * 1000
-    if process.returncode != 0 or not first.startswith(b"{"):
+        report = read_launcher_report(Path(report_file.name))
+    if process.returncode != 0 or not first.startswith(b"{") or report is None:
         raise RuntimeError(f"{variant.name}: exit {process.returncode}: {err.decode()[-800:]}")
-    return wall, cpu, peak_kib / 1024, int(json.loads(first)["pid"])
+    return wall, total, report, int(json.loads(first)["pid"])
 
 
 def bundle_size() -> tuple[int, int]:
@@ -296,12 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 # A shuffled order per round: no variant always runs right after
                 # bao agent (whose 2 s leave the server and the page cache in another state).
                 for variant in order.sample(variants, len(variants)):
-                    wall, cpu, rss, pid = spawn_until_app(variant, launcher)
+                    wall, total, report, pid = spawn_until_app(variant, launcher)
                     if round_ == 0:
                         continue  # warm-up (page cache, Vault's first requests)
-                    variant.wall_ms.append(wall)
-                    variant.cpu_ms.append(cpu)
-                    variant.rss_mib.append(rss)
+                    variant.record(wall, total, report)
                     variant.app_pid = pid
 
     size, files = bundle_size()
@@ -313,13 +278,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'peak MiB':>8} {'app pid':>7}"
     )
     for v in variants:
-        p90 = statistics.quantiles(v.wall_ms, n=10)[-1] if len(v.wall_ms) > 1 else v.wall_ms[0]
-        print(
-            f"{v.name:<48} {statistics.median(v.wall_ms):>9.1f} {min(v.wall_ms):>7.1f} "
-            f"{p90:>7.1f} {statistics.median(v.cpu_ms):>7.1f} {max(v.rss_mib):>8.1f} "
-            f"{v.app_pid!s:>7}"
+        p90 = (
+            statistics.quantiles(v.to_app_ms, n=10)[-1] if len(v.to_app_ms) > 1 else v.to_app_ms[0]
         )
-    bundle_median = statistics.median(variants[1].wall_ms)
+        print(
+            f"{v.name:<48} {statistics.median(v.to_app_ms):>9.1f} {min(v.to_app_ms):>7.1f} "
+            f"{p90:>7.1f} {statistics.median(v.cpu_ms):>7.1f} "
+            f"{max(v.maxrss_kib) / 1024:>8.1f} {v.app_pid!s:>7}"
+        )
+    bundle_median = statistics.median(variants[1].to_app_ms)
     print(
         f"\nbundle: median {bundle_median:.1f} ms (target <= {TARGET_MS:.0f} ms: "
         f"{'met' if bundle_median <= TARGET_MS else 'NOT met'})"

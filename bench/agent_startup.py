@@ -14,12 +14,12 @@ start of ``main``; the bench takes CLOCK_MONOTONIC right before spawning, so
 the variant's process tree (from ``wait4``): less sensitive than wall time to
 other load on a shared machine.
 
-Peak memory: every variant is started through SPAWN, a static C program that
-forks, execs the variant and prints ``ru_maxrss`` from ``wait4``. (Taking
-``wait4`` from this Python instead would count the forked copy of the bench's
-own ~40 MB.) The agent exec's APP in the same process and APP is tiny, so the
-figure is the agent's peak before exec; for ``bao agent`` it is bao's (its
-child is tiny too).
+Peak memory: every variant is started through the static peak-RSS launcher
+(bench/_startup_common.py), which forks, execs the variant and reports
+``ru_maxrss`` from ``wait4``. (Taking ``wait4`` from this Python instead would
+count the forked copy of the bench's own ~40 MB.) The agent exec's APP in the
+same process and APP is tiny, so the figure is the agent's peak before exec;
+for ``bao agent`` it is bao's (its child is tiny too).
 
 Default agent variants: ``python -S`` running the agent's entry point from this
 checkout (no site-packages, like the frozen bundle), and the ``vault-exec-agent``
@@ -36,18 +36,23 @@ import argparse
 import json
 import os
 import shlex
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the OpenBao helpers live with the tests
 
+from _startup_common import (  # noqa: E402
+    LauncherReport,
+    Variant,
+    build_peak_rss_launcher,
+    build_static,
+    read_launcher_report,
+)
 from openbao import (  # noqa: E402
     ROLE,
     ServiceAccountIssuer,
@@ -68,25 +73,6 @@ int main(void) {
 }
 """
 
-SPAWN_C = r"""
-#include <stdio.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    if (argc < 2) return 2;
-    pid_t pid = fork();
-    if (pid == 0) { execvp(argv[1], argv + 1); _exit(127); }
-    int status; struct rusage usage;
-    if (wait4(pid, &status, 0, &usage) < 0) return 2;
-    printf("maxrss %ld\n", usage.ru_maxrss);
-    long cpu_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000L
-                  + usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
-    printf("cpu_us %ld\n", cpu_us);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-"""
-
 AGENT_ENTRY = "import sys; from transformer.agent.main import main; sys.exit(main())"
 
 SECRET_PATH = "secret/data/bench"
@@ -104,49 +90,30 @@ TEMPLATE = (
 )
 
 
-@dataclass
-class Variant:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    to_app_ms: list[float] = field(default_factory=list)
-    total_ms: list[float] = field(default_factory=list)
-    maxrss_kib: list[int] = field(default_factory=list)
-    cpu_ms: list[float] = field(default_factory=list)
-
-
-def build_static(workdir: Path, name: str, source_text: str) -> Path:
-    if shutil.which("gcc") is None:
-        sys.exit("bench: gcc is needed for the static helpers (apt-get install gcc libc6-dev)")
-    source = workdir / f"{name}.c"
-    source.write_text(source_text)
-    binary = workdir / name
-    subprocess.run(["gcc", "-static", "-O2", "-o", str(binary), str(source)], check=True)
-    return binary
-
-
-def run_once(variant: Variant, spawn: Path) -> None:
-    # cwd: the spawner's directory, so that `python -c` (whose sys.path starts with
+def run_once(variant: Variant, launcher: Path) -> tuple[float, float, LauncherReport]:
+    """One start of VARIANT: spawn -> the app's first instruction (ms), spawn -> the
+    tree exited (ms), and the launcher's report (peak RSS, CPU time)."""
+    report_file = launcher.parent / "report"
+    report_file.write_text("")
+    # cwd: the launcher's directory, so that `python -c` (whose sys.path starts with
     # the working directory) imports the agent from PYTHONPATH, not from where the
     # bench was started.
     start = time.monotonic_ns()
     result = subprocess.run(
-        [str(spawn), *variant.argv], env=variant.env, capture_output=True, cwd=spawn.parent
+        [str(launcher), str(report_file), *variant.argv],
+        env=variant.env,
+        capture_output=True,
+        cwd=launcher.parent,
     )
     end = time.monotonic_ns()
-    lines = result.stdout.decode().split("\n")
-    stamps = [line for line in lines if line.strip().isdigit()]
-    rss = [line.split()[1] for line in lines if line.startswith("maxrss ")]
-    cpu = [line.split()[1] for line in lines if line.startswith("cpu_us ")]
-    if result.returncode != 0 or not stamps or not rss:
+    stamps = [line for line in result.stdout.decode().split("\n") if line.strip().isdigit()]
+    report = read_launcher_report(report_file)
+    if result.returncode != 0 or not stamps or report is None:
         raise SystemExit(
             f"bench: {variant.name} failed (exit {result.returncode}):\n"
             f"{result.stderr.decode()[-2000:]}"
         )
-    variant.to_app_ms.append((int(stamps[-1]) - start) / 1e6)
-    variant.total_ms.append((end - start) / 1e6)
-    variant.maxrss_kib.append(int(rss[0]))
-    variant.cpu_ms.append(int(cpu[0]) / 1000)
+    return (int(stamps[-1]) - start) / 1e6, (end - start) / 1e6, report
 
 
 def bao_agent_variant(bao: str, address: str, token: str, app: Path, workdir: Path) -> Variant:
@@ -193,7 +160,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="agent-bench-") as tmp:
         workdir = Path(tmp)
         app = build_static(workdir, "app", APP_C)
-        spawn = build_static(workdir, "spawn", SPAWN_C)
+        launcher = build_peak_rss_launcher(workdir)
         server = start_dev_server(workdir / "bao")
         stub = None
         try:
@@ -245,12 +212,9 @@ def main() -> int:
             ]
             for round_number in range(options.runs + 1):
                 for variant in variants:
-                    run_once(variant, spawn)
-                    if round_number == 0:  # warm-up round: discard
-                        variant.to_app_ms.clear()
-                        variant.total_ms.clear()
-                        variant.maxrss_kib.clear()
-                        variant.cpu_ms.clear()
+                    to_app_ms, total_ms, report = run_once(variant, launcher)
+                    if round_number > 0:  # round 0 is the warm-up: discarded
+                        variant.record(to_app_ms, total_ms, report)
         finally:
             if stub is not None:
                 stub.close()
