@@ -126,6 +126,18 @@ def unique(prefix: str = "app") -> str:
     return f"{prefix}/{uuid.uuid4().hex[:10]}"
 
 
+def kv2_secret(vault: TestVault, secret: dict[str, str]) -> str:
+    """Write SECRET at a kv-v2 path no other test uses; returns its API path."""
+    name = unique()
+    vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret=secret)
+    return f"secret/data/{name}"
+
+
+def seed_template(name: str, path: str) -> tuple[str, str, str]:
+    """A (name, path, template) entry for config_for: the seed's template, reading PATH."""
+    return (name, path, SEED_TEMPLATE.replace("PATH", path))
+
+
 def assert_clean_stderr(run: Run, *secret_values: str) -> None:
     assert "Traceback" not in run.stderr
     for value in secret_values:
@@ -152,12 +164,10 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "vault-exec-agent"
 def test_kubernetes_auth_kv2_seed_template_byte_exact(
     test_vault: TestVault, sa_token_file: Path, tmp_path: Path, agent: list[str] | None
 ) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret=TRICKY)
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, TRICKY)
     config = config_for(
         test_vault,
-        [("config.env", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("config.env", path)],
         auth=kube_auth(sa_token_file),
     )
     accessors_before = test_vault.bao.token_accessors()
@@ -214,20 +224,18 @@ def test_jwt_auth_kv1_json_output(
 def test_several_templates_and_secrets(
     test_vault: TestVault, sa_token_file: Path, tmp_path: Path
 ) -> None:
-    kv2 = test_vault.client().secrets.kv.v2
-    first, second = unique(), unique()
-    kv2.create_or_update_secret(path=first, secret={"A": "1"})
-    kv2.create_or_update_secret(path=second, secret={"B": "2", "C": "3"})
+    first = kv2_secret(test_vault, {"A": "1"})
+    second = kv2_secret(test_vault, {"B": "2", "C": "3"})
     templates = [
         (
             "one",
-            f"secret/data/{first}",
-            f'A={{{{ with secret "secret/data/{first}" }}}}{{{{ .Data.data.A }}}}{{{{ end }}}}',
+            first,
+            f'A={{{{ with secret "{first}" }}}}{{{{ .Data.data.A }}}}{{{{ end }}}}',
         ),
         (
             "two",
-            f"secret/data/{second}",
-            f'{{{{ with secret "secret/data/{second}" }}}}B={{{{ .Data.data.B }}}}\n'
+            second,
+            f'{{{{ with secret "{second}" }}}}B={{{{ .Data.data.B }}}}\n'
             f'export C="{{{{ .Data.data.C }}}}"\n# comment\n{{{{ end }}}}',
         ),
     ]  # fmt: skip
@@ -241,13 +249,9 @@ def test_several_templates_and_secrets(
 
 
 def test_token_auth_from_env_is_not_revoked(test_vault: TestVault, tmp_path: Path) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret={"X": "x"})
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"X": "x"})
     token = test_vault.app_token()
-    config = config_for(
-        test_vault, [("t", path, SEED_TEMPLATE.replace("PATH", path))], auth={"method": "token"}
-    )
+    config = config_for(test_vault, [seed_template("t", path)], auth={"method": "token"})
 
     run = run_agent(tmp_path, config, env={"VAULT_TOKEN": token})
 
@@ -260,14 +264,12 @@ def test_token_auth_from_env_is_not_revoked(test_vault: TestVault, tmp_path: Pat
 
 
 def test_token_auth_from_home_file_and_to_app(test_vault: TestVault, tmp_path: Path) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret={"X": "x"})
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"X": "x"})
     token = test_vault.app_token()
     (tmp_path / ".vault-token").write_text(token + "\n")
     config = config_for(
         test_vault,
-        [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("t", path)],
         auth={"method": "token"},
         token={"to_app": True},
     )
@@ -282,12 +284,10 @@ def test_token_auth_from_home_file_and_to_app(test_vault: TestVault, tmp_path: P
 def test_to_app_passes_the_login_token_unrevoked(
     test_vault: TestVault, sa_token_file: Path, tmp_path: Path
 ) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret={"X": "x"})
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"X": "x"})
     config = config_for(
         test_vault,
-        [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("t", path)],
         auth=kube_auth(sa_token_file),
         token={"to_app": True},
     )
@@ -328,12 +328,10 @@ def test_a_leased_secret_keeps_the_token(
 def test_revoke_false_keeps_the_token(
     test_vault: TestVault, sa_token_file: Path, tmp_path: Path
 ) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret={"X": "x"})
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"X": "x"})
     config = config_for(
         test_vault,
-        [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("t", path)],
         auth=kube_auth(sa_token_file),
         token={"revoke": False},
     )
@@ -348,14 +346,10 @@ def test_revoke_false_keeps_the_token(
 def test_a_secret_shadowing_a_container_variable_is_logged_by_name(
     test_vault: TestVault, sa_token_file: Path, tmp_path: Path
 ) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(
-        path=name, secret={"DB_PASSWORD": "from-vault-s3cret"}
-    )
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"DB_PASSWORD": "from-vault-s3cret"})
     config = config_for(
         test_vault,
-        [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("t", path)],
         auth=kube_auth(sa_token_file),
     )
 
@@ -386,7 +380,7 @@ def test_403_and_404_fail_at_once_with_one_line(
     )
     config = config_for(
         test_vault,
-        [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("t", path)],
         auth=kube_auth(sa_token_file),
         retry={"timeout_seconds": 120, "max_retries": 100},
     )
@@ -493,12 +487,10 @@ def test_missing_or_unrunnable_command(
     status: int,
     message: str,
 ) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret={"X": "x"})
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"X": "x"})
     config = config_for(
         test_vault,
-        [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+        [seed_template("t", path)],
         auth=kube_auth(sa_token_file),
     )
     accessors_before = test_vault.bao.token_accessors()
@@ -550,15 +542,13 @@ def test_template_error_names_template_line_and_column(
 
 
 def test_config_file_option(test_vault: TestVault, sa_token_file: Path, tmp_path: Path) -> None:
-    name = unique()
-    test_vault.client().secrets.kv.v2.create_or_update_secret(path=name, secret={"X": "from-file"})
-    path = f"secret/data/{name}"
+    path = kv2_secret(test_vault, {"X": "from-file"})
     config_file = tmp_path / "agent.json"
     config_file.write_text(
         json.dumps(
             config_for(
                 test_vault,
-                [("t", path, SEED_TEMPLATE.replace("PATH", path))],
+                [seed_template("t", path)],
                 auth=kube_auth(sa_token_file),
             )
         )
