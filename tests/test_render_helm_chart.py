@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from console_scripts import console_script
 
 from tools.helm_render import (
     FILENAME_ANNOTATION,
@@ -46,19 +45,10 @@ INJECTED = "vault.hashicorp.com/agent-inject-status"
 _DOCUMENT_START = re.compile(r"^---\n", re.MULTILINE)
 
 
-def vault_exec() -> str:
-    """The console script installed by `pip install -e .` (beside this interpreter, or PATH)."""
-    beside = Path(sys.executable).with_name("vault-exec")
-    found = str(beside) if beside.exists() else shutil.which("vault-exec")
-    if found is None:
-        pytest.fail("no vault-exec console script: run `pip install -e .`")
-    return found
-
-
 def post_render(stream: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VAULT")}
     return subprocess.run(
-        [vault_exec(), "render", "--vault-addr", VAULT_ADDR],
+        [console_script("vault-exec"), "render", "--vault-addr", VAULT_ADDR],
         input=stream,
         capture_output=True,
         text=True,
@@ -246,7 +236,7 @@ def test_api_chart_post_render_is_idempotent(helm4: bool) -> None:
 def test_api_chart_with_hooks_skipped_leaves_the_job_alone(api_helm4: str) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VAULT")}
     result = subprocess.run(
-        [vault_exec(), "render", "--vault-addr", VAULT_ADDR, "--skip-hooks"],
+        [console_script("vault-exec"), "render", "--vault-addr", VAULT_ADDR, "--skip-hooks"],
         input=api_helm4, capture_output=True, text=True, check=False, env=environment,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+from console_scripts import console_script
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -339,18 +337,10 @@ def test_the_unedited_seed_deployment_renders() -> None:
 # --- through the CLI -------------------------------------------------------------------------
 
 
-def vault_exec() -> str:
-    beside = Path(sys.executable).with_name("vault-exec")
-    found = str(beside) if beside.exists() else shutil.which("vault-exec")
-    if found is None:
-        pytest.fail("no vault-exec console script: run `pip install -e .`")
-    return found
-
-
 def assert_cli_contract(data: bytes) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VAULT")}
     result = subprocess.run(
-        [vault_exec(), "render", "--vault-addr", VAULT_ADDR],
+        [console_script("vault-exec"), "render", "--vault-addr", VAULT_ADDR],
         input=data, capture_output=True, check=False, env=environment,
     )  # fmt: skip
     stderr = result.stderr.decode("utf-8", errors="replace")
