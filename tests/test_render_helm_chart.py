@@ -172,14 +172,7 @@ def source_comment(document: str) -> str | None:
 # --- the seed's api chart --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def api_helm3() -> str:
-    return render_chart(API_CHART, "demo", "apps")
-
-
-@pytest.fixture(scope="module")
-def api_helm4() -> str:
-    return render_chart(API_CHART, "demo", "apps", helm4=True)
+# The api_helm3 / api_helm4 fixtures (the chart's Helm 3 / Helm 4 streams): tests/conftest.py.
 
 
 def test_api_chart_helm3_deployment_is_injected_per_the_pod_contract(api_helm3: str) -> None:

@@ -37,14 +37,7 @@ def helm3_documents(stream: str) -> list[tuple[str, str]]:
     return entries
 
 
-@pytest.fixture(scope="module")
-def api_helm3() -> str:
-    return render_chart(API_CHART, "demo", "apps")
-
-
-@pytest.fixture(scope="module")
-def api_helm4() -> str:
-    return render_chart(API_CHART, "demo", "apps", helm4=True)
+# The api_helm3 / api_helm4 fixtures (the chart's Helm 3 / Helm 4 streams): tests/conftest.py.
 
 
 def test_helm3_stream_holds_the_regular_manifests_in_install_order(api_helm3: str) -> None:
