@@ -128,10 +128,8 @@ def _usage(*, stream: Any, status: int) -> int:
 
 
 def _install(dest: str) -> int:
-    try:
-        from transformer.agent.install import InstallError, install_bundle
-    except ImportError:
-        raise AgentError("install: this build of the agent has no bundle installer") from None
+    from transformer.agent.install import InstallError, install_bundle
+
     try:
         install_bundle(dest)
     except InstallError as exc:
