@@ -60,12 +60,11 @@ def is_helm_hook(obj: Mapping[str, Any]) -> bool:
     return isinstance(annotations, Mapping) and HELM_HOOK_ANNOTATION in annotations
 
 
-def find_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
-    """Every pod template of a supported kind in ``obj``, items of a ``List`` included.
-
-    A Rollout that points at a Deployment (``spec.workloadRef``) has no template
-    of its own and is skipped; so is a template that is not a mapping.
-    """
+def _kinded_objects(
+    obj: Any, path: FieldPath
+) -> Iterator[tuple[MutableMapping[str, Any], FieldPath, str, str]]:
+    """(object, its path, API group, kind) of OBJ, or of every item of a core ``List``
+    (nested Lists included); objects without a string kind or an apiVersion are skipped."""
     if not isinstance(obj, MutableMapping):
         return
     kind = obj.get("kind")
@@ -74,27 +73,42 @@ def find_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
         items = obj.get("items")
         if isinstance(items, list):
             for index, item in enumerate(items):
-                yield from find_pod_templates(item, (*path, "items", index))
+                yield from _kinded_objects(item, (*path, "items", index))
         return
-    if not isinstance(kind, str) or group is None:
-        return
-    template_path = POD_TEMPLATE_PATHS.get((group, kind))
-    if template_path is None:
-        return
-    spec = obj.get("spec")
-    if kind == "Rollout" and isinstance(spec, Mapping) and spec.get("workloadRef") is not None:
-        return
+    if isinstance(kind, str) and group is not None:
+        yield obj, path, group, kind
+
+
+def _value_at(obj: Mapping[str, Any], field_path: FieldPath) -> Any:
+    """What is at FIELD_PATH below OBJ (None where a step is missing or not a mapping)."""
     node: Any = obj
-    for step in template_path:
+    for step in field_path:
         node = node.get(step) if isinstance(node, Mapping) else None
-    if isinstance(node, MutableMapping):
-        yield PodTemplate(
-            path=(*path, *template_path),
-            template=node,
-            owner=obj,
-            owner_path=path,
-            resource=Resource.of(obj),
-        )
+    return node
+
+
+def find_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
+    """Every pod template of a supported kind in ``obj``, items of a ``List`` included.
+
+    A Rollout that points at a Deployment (``spec.workloadRef``) has no template
+    of its own and is skipped; so is a template that is not a mapping.
+    """
+    for owner, owner_path, group, kind in _kinded_objects(obj, path):
+        template_path = POD_TEMPLATE_PATHS.get((group, kind))
+        if template_path is None:
+            continue
+        spec = owner.get("spec")
+        if kind == "Rollout" and isinstance(spec, Mapping) and spec.get("workloadRef") is not None:
+            continue
+        node = _value_at(owner, template_path)
+        if isinstance(node, MutableMapping):
+            yield PodTemplate(
+                path=(*owner_path, *template_path),
+                template=node,
+                owner=owner,
+                owner_path=owner_path,
+                resource=Resource.of(owner),
+            )
 
 
 #: Where other kinds usually keep a pod template (Knative, OpenKruise, ...).
@@ -112,29 +126,22 @@ def find_unsupported_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[P
     Not rewritten (an explicit table decides what is), but a pod there that asks
     for exec-mode injection must hear that it will not get it.
     """
-    if not isinstance(obj, MutableMapping):
-        return
-    kind = obj.get("kind")
-    group = api_group(obj.get("apiVersion"))
-    if kind == LIST_KIND and group == "":
-        items = obj.get("items")
-        if isinstance(items, list):
-            for index, item in enumerate(items):
-                yield from find_unsupported_pod_templates(item, (*path, "items", index))
-        return
-    if not isinstance(kind, str) or group is None or (group, kind) in POD_TEMPLATE_PATHS:
-        return
-    for template_path in _LOOKALIKE_PATHS:
-        node: Any = obj
-        for step in template_path:
-            node = node.get(step) if isinstance(node, Mapping) else None
-        spec = node.get("spec") if isinstance(node, Mapping) else None
-        if isinstance(node, MutableMapping) and isinstance(spec, Mapping) and "containers" in spec:
-            yield PodTemplate(
-                path=(*path, *template_path),
-                template=node,
-                owner=obj,
-                owner_path=path,
-                resource=Resource.of(obj),
-                supported=False,
-            )
+    for owner, owner_path, group, kind in _kinded_objects(obj, path):
+        if (group, kind) in POD_TEMPLATE_PATHS:
+            continue
+        for template_path in _LOOKALIKE_PATHS:
+            node = _value_at(owner, template_path)
+            spec = node.get("spec") if isinstance(node, Mapping) else None
+            if (
+                isinstance(node, MutableMapping)
+                and isinstance(spec, Mapping)
+                and "containers" in spec
+            ):
+                yield PodTemplate(
+                    path=(*owner_path, *template_path),
+                    template=node,
+                    owner=owner,
+                    owner_path=owner_path,
+                    resource=Resource.of(owner),
+                    supported=False,
+                )
