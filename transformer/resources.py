@@ -43,6 +43,26 @@ class PodTemplate:
     resource: Resource | None
     supported: bool = True  # False: a lookalike in a kind vault-exec does not rewrite
 
+    @classmethod
+    def in_owner(
+        cls,
+        owner: MutableMapping[str, Any],
+        owner_path: FieldPath,
+        template_path: FieldPath,
+        template: MutableMapping[str, Any],
+        *,
+        supported: bool = True,
+    ) -> PodTemplate:
+        """TEMPLATE, found at TEMPLATE_PATH below OWNER (itself at OWNER_PATH)."""
+        return cls(
+            path=(*owner_path, *template_path),
+            template=template,
+            owner=owner,
+            owner_path=owner_path,
+            resource=Resource.of(owner),
+            supported=supported,
+        )
+
 
 def api_group(api_version: object) -> str | None:
     """``apps/v1`` -> ``apps``; ``v1`` -> "" (core); not a string -> None."""
@@ -102,13 +122,7 @@ def find_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[PodTemplate]:
             continue
         node = _value_at(owner, template_path)
         if isinstance(node, MutableMapping):
-            yield PodTemplate(
-                path=(*owner_path, *template_path),
-                template=node,
-                owner=owner,
-                owner_path=owner_path,
-                resource=Resource.of(owner),
-            )
+            yield PodTemplate.in_owner(owner, owner_path, template_path, node)
 
 
 #: Where other kinds usually keep a pod template (Knative, OpenKruise, ...).
@@ -137,11 +151,4 @@ def find_unsupported_pod_templates(obj: Any, path: FieldPath = ()) -> Iterator[P
                 and isinstance(spec, Mapping)
                 and "containers" in spec
             ):
-                yield PodTemplate(
-                    path=(*owner_path, *template_path),
-                    template=node,
-                    owner=owner,
-                    owner_path=owner_path,
-                    resource=Resource.of(owner),
-                    supported=False,
-                )
+                yield PodTemplate.in_owner(owner, owner_path, template_path, node, supported=False)
