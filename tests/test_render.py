@@ -141,12 +141,14 @@ print(bool(out), len(problems), "jsonschema" in sys.modules, "ruamel.yaml" in sy
     ("text", "expected"),
     [
         ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n", "True 0 False False"),
-        (DEPLOYMENT, "True 0 False False"),
+        (DEPLOYMENT.replace("   # exec mode", ""), "True 0 False False"),
+        (DEPLOYMENT, "True 0 False True"),
         (DEPLOYMENT.replace(f"{P}role", f"{P}rol"), "False 1 True True"),
     ],
 )
 def test_heavy_modules_load_only_when_needed(text: str, expected: str) -> None:
-    """jsonschema only to explain invalid annotations, ruamel.yaml only to locate a problem."""
+    """jsonschema only to explain invalid annotations, ruamel.yaml only to locate a problem
+    or to keep the comments of a rewritten document."""
     result = subprocess.run(
         [sys.executable, "-c", IMPORTS], input=text, capture_output=True, text=True, check=True
     )
@@ -167,3 +169,83 @@ def test_deep_nesting_is_a_problem_not_a_crash() -> None:
     assert out == ""
     assert "nested too deeply" in problem.message
     assert problem.format().endswith("(Deployment/api)")
+
+
+COMMENTED = (REPO / "fixtures" / "render" / "comments" / "input.yaml").read_text()
+
+
+def _without_comments(text: str) -> str:
+    """The body's comments dropped (the unindented header comments stay)."""
+    lines = [line.split("  #")[0] for line in text.splitlines()]
+    return "".join(
+        line + "\n" for line in lines if not (line.startswith(" ") and line.strip()[:1] == "#")
+    )
+
+
+def test_comments_of_a_rewritten_document_are_kept() -> None:
+    out, problems = render(COMMENTED, OPTIONS)
+    assert problems == []
+    lines = COMMENTED.splitlines()
+    comments = [line.strip() for line in lines if line.lstrip().startswith("#")]
+    comments += [line.split("  # ")[1] for line in lines if "  # " in line.strip()]
+    assert len(comments) == 13
+    for comment in comments:
+        assert comment in out
+    # ... on the lines that precede what they introduce or close
+    assert "# A sidecar that is not injected.\n        - name: metrics\n" in out
+    assert out.endswith("type: RuntimeDefault\n      # End of the pod spec.\n")
+    # and the document means what the comment-free rewrite means
+    plain, _ = render(_without_comments(COMMENTED), OPTIONS)
+    assert yamlio.load_document(out) == yamlio.load_document(plain)
+    assert render(out, OPTIONS) == (out, [])
+
+
+def test_a_commented_document_keeps_its_sequence_style() -> None:
+    out, _ = render(COMMENTED, OPTIONS)
+    assert "      initContainers:\n        - name: vault-exec-install\n" in out
+    flush = f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  annotations:
+    {P}agent-inject: "true"
+    {P}agent-run-as-sidecar: "false"
+    {P}role: r
+    {P}agent-exec-command: /app
+    {P}agent-inject-secret-a.env: secret/data/a
+spec:
+  containers:
+  - name: app  # flush with its key
+    image: app:1
+"""
+    out, _ = render(flush, OPTIONS)
+    assert "  - name: app  # flush with its key\n" in out
+    assert "\n  initContainers:\n  - name: vault-exec-install\n" in out
+
+
+def test_a_comment_keeping_rewrite_that_would_mean_otherwise_falls_back() -> None:
+    """ruamel.yaml reads ``no`` as a string (YAML 1.2) where Kubernetes reads false: the
+    two rewrites differ (projected token or not), so the libyaml one is written."""
+    text = COMMENTED.replace(
+        "automountServiceAccountToken: true", "automountServiceAccountToken: no"
+    )
+    out, problems = render(text, OPTIONS)
+    assert problems == []
+    assert "# Probes follow." not in out
+    assert out == render(_without_comments(text), OPTIONS)[0]
+    assert "vault-exec-token" in out
+
+
+def test_a_hash_inside_strings_is_no_comment_but_survives_either_way() -> None:
+    text = (REPO / "fixtures" / "render" / "hash-in-strings" / "input.yaml").read_text()
+    out, problems = render(text, OPTIONS)
+    assert problems == []
+    env = yamlio.load_document(out)["spec"]["template"]["spec"]["containers"][0]["env"]
+    values = {item["name"]: item["value"] for item in env}
+    assert values["COLOR"] == "#34577c"
+    assert (
+        values["SCRIPT"] == '# a shell comment inside a block scalar\necho "#hash" # and another\n'
+    )
+    assert values["FOLDED"] == "folded # text over lines"
+    config = json.loads(values["VAULT_EXEC_CONFIG"])
+    assert config["templates"][0]["template"].startswith("# not a YAML comment")

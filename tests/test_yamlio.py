@@ -215,3 +215,55 @@ def test_unknown_tags_are_ignored_like_kubernetes_does() -> None:
         "a": "b",
         "c": {"d": 1},
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("a: 1  # one\n", True),
+        ("# first\na: 1\n", True),
+        ("a:\n\t# tab\n  b: 1\n", True),
+        ("a: 'x #y'\n", True),  # a false positive: only costs the slower path
+        ('a: "#34577c"\n', False),
+        ("a: b#c\n", False),
+        ("a: 1\n", False),
+    ],
+)
+def test_may_hold_comment(text: str, holds: bool) -> None:
+    assert yamlio.may_hold_comment(text) is holds
+
+
+@pytest.mark.parametrize(
+    ("text", "indented"),
+    [
+        ("a:\n  - 1\n", True),
+        ("a:\n  # c\n  - 1\n", True),
+        ("a:\n- 1\n", False),
+        ("a: [1]\nb: 1\n", False),
+    ],
+)
+def test_indents_sequences(text: str, indented: bool) -> None:
+    assert yamlio.indents_sequences(text) is indented
+    document = yamlio.load_roundtrip(text)
+    assert yamlio.dump_roundtrip(document, indented_sequences=indented) == text
+
+
+def test_comments_after_a_last_entry_follow_appended_entries() -> None:
+    text = "spec:\n  volumes:\n  - name: a  # eol\n  # after the volumes\nnext: 1\n"
+    document = yamlio.load_roundtrip(text)
+    with yamlio.trailing_comments_kept(document):
+        document["spec"]["volumes"].append({"name": "b", "emptyDir": {"sizeLimit": "1Mi"}})
+        document["spec"]["initContainers"] = [{"name": "i"}]
+    assert yamlio.dump_roundtrip(document) == (
+        "spec:\n  volumes:\n  - name: a  # eol\n  - name: b\n    emptyDir:\n"
+        "      sizeLimit: 1Mi\n  initContainers:\n  - name: i\n  # after the volumes\nnext: 1\n"
+    )
+
+
+def test_comments_after_a_replaced_value_follow_the_new_one() -> None:
+    document = yamlio.load_roundtrip("c:\n  command:\n  - old\n  # about the image\n  image: i\n")
+    with yamlio.trailing_comments_kept(document):
+        document["c"]["command"] = ["new", "old"]
+    assert yamlio.dump_roundtrip(document) == (
+        "c:\n  command:\n  - new\n  - old\n  # about the image\n  image: i\n"
+    )
