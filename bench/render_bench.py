@@ -210,12 +210,12 @@ def run_kustomize(kubectl: str, directory: Path) -> str:
 
 
 def profile_render(stream: str) -> None:
-    """cProfile of `transformer.render.render` on the stream, top functions by total time."""
+    """cProfile of `transformer.pipeline.render` on the stream, top functions by total time."""
     import cProfile
     import pstats
 
     from transformer.options import options_from_mapping
-    from transformer.render import render
+    from transformer.pipeline import render
 
     options = options_from_mapping({"vaultAddr": VAULT_ADDR})
     profiler = cProfile.Profile()

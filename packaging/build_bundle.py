@@ -55,9 +55,9 @@ GLIBC_FILES = (
 #: venv; naming them keeps them out should a hook or a stray import pull them in.
 EXCLUDED_MODULES = (
     # the deploy-time side and its libraries
-    "transformer.cli",
-    "transformer.render",
-    "transformer.inject",
+    "transformer.frontends.cli",
+    "transformer.pipeline",
+    "transformer.pod.inject",
     "click",
     "jsonschema",
     "yaml",

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from transformer import annotations as ann
-from transformer.annotations import Decision, decide, did_you_mean, parse
+from transformer.pod import annotations as ann
+from transformer.pod.annotations import Decision, decide, did_you_mean, parse
 
 P = "vault.hashicorp.com/"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from transformer import argocd
 from transformer.errors import ConfigError
+from transformer.frontends import argocd
 from transformer.options import Options
 
 ENV = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from transformer.check import check_sources, looks_like_kubernetes
-from transformer.cli import main
+from transformer.frontends.check import check_sources, looks_like_kubernetes
+from transformer.frontends.cli import main
 from transformer.options import Options
 
 PLATFORM = Options(vault_addr="https://vault.example:8200")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from transformer.cli import main
+from transformer.frontends.cli import main
 from transformer.options import CONFIG_FILE_ENV_VAR, ENV_VARS
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "render"
@@ -134,7 +134,7 @@ def test_a_bug_is_one_line_and_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("transformer.render.render_sources", broken)
+    monkeypatch.setattr("transformer.pipeline.render_sources", broken)
     result = CliRunner().invoke(main, ["render", *DEFAULT_ARGS], input="a: b\n", env=CLEAN_ENV)
     assert result.exit_code == 3
     assert result.stderr.count("\n") == 1
@@ -146,7 +146,7 @@ def test_debug_shows_the_bug(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("transformer.render.render_sources", broken)
+    monkeypatch.setattr("transformer.pipeline.render_sources", broken)
     result = CliRunner().invoke(
         main, ["--debug", "render", *DEFAULT_ARGS], input="a: b\n", env=CLEAN_ENV
     )

@@ -88,7 +88,7 @@ def test_plugin_file_is_a_valid_v2_config_management_plugin() -> None:
         "provideGitCreds",
     }  # fmt: skip
     names = {p["name"] for p in spec["parameters"]["static"]}
-    from transformer.argocd import PARAMETERS
+    from transformer.frontends.argocd import PARAMETERS
 
     assert names == set(PARAMETERS)
 

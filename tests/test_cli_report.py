@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from transformer.cli import main
-from transformer.cli_report import write_report
 from transformer.errors import InputError
+from transformer.frontends.cli import main
+from transformer.output.report_file import write_report
 from transformer.problems import Problem, Resource
 
 PROBLEM = Problem("-", 7, 5, "unknown annotation x", Resource("v1", "Pod", "shop", "web"))

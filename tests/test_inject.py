@@ -11,7 +11,6 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.pod_security import violations
-from transformer import yamlio
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     BUNDLE_MOUNT_PATH,
@@ -20,8 +19,9 @@ from transformer.agent.contract import (
     PROJECTED_TOKEN_DIR,
     PROJECTED_TOKEN_PATH,
 )
-from transformer.inject import find_pod_templates, inject
 from transformer.options import Options
+from transformer.pod.inject import find_pod_templates, inject
+from transformer.yaml import kube as yamlio
 
 P = "vault.hashicorp.com/"
 OPTIONS = Options(vault_addr="https://vault.example:8200")

@@ -8,10 +8,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transformer import yamlio
-from transformer.cli import main
-from transformer.krm import run_exec_plugin, run_function
+from transformer.frontends.cli import main
+from transformer.frontends.krm import run_exec_plugin, run_function
 from transformer.options import Options
+from transformer.yaml import kube as yamlio
 
 KEPT_ANNOTATIONS = {
     "config.kubernetes.io/index": "'0'",

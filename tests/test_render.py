@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from transformer import yamlio
 from transformer.options import Options
-from transformer.render import EMPTY_INPUT, check, render, render_sources
+from transformer.pipeline import EMPTY_INPUT, check, render, render_sources
+from transformer.yaml import kube as yamlio
 
 REPO = Path(__file__).resolve().parent.parent
 PODINFO = REPO / "fixtures" / "external" / "podinfo-6.14.1-rendered.yaml"
@@ -130,7 +130,7 @@ def test_each_source_names_its_own_problems() -> None:
 IMPORTS = """
 import sys
 from transformer.options import Options
-from transformer.render import render
+from transformer.pipeline import render
 text = sys.stdin.read()
 out, problems = render(text, Options(vault_addr="https://v:8200"))
 print(bool(out), len(problems), "jsonschema" in sys.modules, "ruamel.yaml" in sys.modules)

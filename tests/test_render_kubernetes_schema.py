@@ -26,7 +26,7 @@ from tests.pod_security import violations
 from tools.helm_render import files_from_source_stream, helm3_stream, helm4_stream, render_chart
 from transformer.agent.contract import INSTALL_TARGET_PATH
 from transformer.options import options_from_mapping
-from transformer.render import render
+from transformer.pipeline import render
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "fixtures" / "render"

@@ -4,7 +4,7 @@ Inputs: random text and bytes, truncated and mangled real streams (the api chart
 and Helm 4 form, podinfo, the golden inputs), Kubernetes-shaped objects built from
 strategies, and the real api Deployment with random edits of its vault annotations.
 
-Properties, in process (`transformer.render.render`, many examples) and through the real CLI
+Properties, in process (`transformer.pipeline.render`, many examples) and through the real CLI
 (`vault-exec render` in a subprocess, fewer examples: each one is a process start):
 - no exception escapes; exit 0 with a non-empty stream that parses, or exit 1 with nothing
   on stdout and every stderr line `file:line:col: message`;
@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from tools.helm_render import files_from_source_stream, helm3_stream, helm4_stream, render_chart
 from transformer.options import Options, options_from_mapping
-from transformer.render import render
+from transformer.pipeline import render
 
 REPO = Path(__file__).resolve().parent.parent
 VAULT_ADDR = "https://vault.example:8200"

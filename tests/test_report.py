@@ -7,8 +7,8 @@ import json
 import pytest
 
 from transformer import __version__
+from transformer.output.formats import FORMATS, field_path, format_problems, format_text, rule_id
 from transformer.problems import Problem, Resource
-from transformer.report import FORMATS, field_path, format_problems, format_text, rule_id
 
 DEPLOYMENT = Resource("apps/v1", "Deployment", "shop", "api")
 ROLE_PATH = ("spec", "template", "metadata", "annotations", "vault.hashicorp.com/role")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from transformer.resources import (
+from transformer.pod.kinds import (
     api_group,
     find_pod_templates,
     find_unsupported_pod_templates,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transformer import yamlio
+from transformer.yaml import kube as yamlio
 
 STREAM = (
     "# stream comment\n"

@@ -1,5 +1,5 @@
 """``python -m transformer`` is ``vault-exec``."""
 
-from transformer.cli import main
+from transformer.frontends.cli import main
 
 main(prog_name="vault-exec")

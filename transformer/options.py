@@ -190,7 +190,7 @@ def _layer(options: Options, m: Mapping[str, object], source: str) -> Options:
 
 
 def _read_config_file(path: str) -> Mapping[str, object]:
-    from transformer import yamlio  # the one module that parses YAML
+    from transformer.yaml import kube as yamlio  # the one module that parses YAML
 
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -644,7 +644,7 @@ def test_the_transformers_config_runs_the_seed_example(
     import yaml
 
     from transformer.options import load_options
-    from transformer.render import render
+    from transformer.pipeline import render
 
     test_vault.client().secrets.kv.v2.create_or_update_secret(
         path="app/seed", secret={"DB_PASSWORD": "s3cret", "TLS_KEY": PEM}

@@ -242,7 +242,8 @@ def did_you_mean(key: str) -> str | None:
 def annotation_schema() -> dict[str, Any]:
     # A plain path, not importlib.resources: that costs more to import than the
     # read (the package is always installed unpacked).
-    path = os.path.join(os.path.dirname(__file__), "schemas", "pod-annotations.schema.json")
+    package = os.path.dirname(os.path.dirname(__file__))
+    path = os.path.join(package, "schemas", "pod-annotations.schema.json")
     with open(path, encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema

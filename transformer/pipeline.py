@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from enum import Enum
 
-from transformer import yamlio
-from transformer.inject import inject
 from transformer.options import Options
+from transformer.pod.inject import inject
 from transformer.problems import Problem, Resource, has_errors
+from transformer.yaml import kube as yamlio
 
 EMPTY_INPUT = (
     "no Kubernetes objects in the input: refusing to write an empty stream "

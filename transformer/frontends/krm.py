@@ -1,7 +1,7 @@
 """``vault-exec krm``: a KRM function (kustomize/kpt), ResourceList text in and out (pure).
 
 Items are loaded with ruamel.yaml's round trip and rewritten in place by the same
-:func:`transformer.inject.inject` as ``render``, so comments and key order survive and
+:func:`transformer.pod.inject.inject` as ``render``, so comments and key order survive and
 every annotation the orchestrator put on an item (``config.kubernetes.io/*``,
 ``internal.config.kubernetes.io/*``, ``config.k8s.io/id``, ``kustomize.config.k8s.io/id``)
 comes back untouched: inject only adds the injected-status annotation to pod templates.
@@ -17,12 +17,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from transformer import yamlio
 from transformer.errors import ConfigError
-from transformer.inject import inject
 from transformer.options import Options, options_from_mapping
+from transformer.output.formats import field_path
+from transformer.pod.inject import inject
 from transformer.problems import ERROR, Problem, Resource
-from transformer.report import field_path
+from transformer.yaml import kube as yamlio
 
 RESOURCE_LIST_KIND = "ResourceList"
 RESOURCE_LIST_API_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1")

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterable
 
 from transformer.options import Options
+from transformer.pipeline import check
 from transformer.problems import Problem
-from transformer.render import check
 
 # Top-level keys start in column 0 in block YAML; flow/JSON documents name them quoted or
 # bare after "{" or ",". A textual test (not a parse) so that YAML with custom tags

@@ -263,7 +263,7 @@ def flatten_lists(stream: str) -> str:
     """
     if not _LIST_KIND.search(stream):
         return stream  # the usual case: no document needs loading at all
-    from transformer import yamlio
+    from transformer.yaml import kube as yamlio
 
     pieces: list[str] = []
     for chunk in yamlio.split_documents(stream):

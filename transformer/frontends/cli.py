@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 import click
 
 from transformer import __version__
-from transformer.cli_argocd import argocd_group
 from transformer.errors import InputError, LocatedInputError, VaultExecError
+from transformer.frontends.argocd_cli import argocd_group
 from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
 from transformer.problems import Problem, has_errors
 
@@ -198,8 +198,8 @@ def render(
     written to stdout and each problem is one `file:line:col: message` line on
     stderr (exit 1).
     """
-    from transformer.cli_report import write_report
-    from transformer.render import render_sources
+    from transformer.output.report_file import write_report
+    from transformer.pipeline import render_sources
 
     options = options_from_params(params)
     output, problems = render_sources(read_sources(files), options)
@@ -228,8 +228,8 @@ def check(ctx: click.Context, /, files: tuple[str, ...], output_format: str, **p
     YAML files without a Kubernetes object (no top-level apiVersion and kind) are
     skipped. The report goes to stdout; exit 1 when any problem is found.
     """
-    from transformer.check import check_sources
-    from transformer.report import format_problems
+    from transformer.frontends.check import check_sources
+    from transformer.output.formats import format_problems
 
     options = options_from_params(params)
     problems = check_sources(read_sources(files), options)
@@ -248,7 +248,7 @@ def krm(ctx: click.Context, /, **params: Any) -> None:
     config file's camelCase keys, over these flags. Problems become `results` and lines
     on stderr; exit 1 when one is an error (kustomize then fails the build).
     """
-    from transformer.krm import run_function
+    from transformer.frontends.krm import run_function
 
     options = options_from_params(params)
     outcome = run_function(read_sources(["-"])[0][1], options)

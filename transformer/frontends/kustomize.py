@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from transformer.errors import VaultExecError
-from transformer.krm import run_exec_plugin
+from transformer.frontends.krm import run_exec_plugin
 from transformer.options import CONFIG_FILE_ENV_VAR, load_options
 
 

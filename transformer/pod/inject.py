@@ -19,7 +19,6 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from typing import Any
 
-from transformer import annotations as ann
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     BUNDLE_MOUNT_PATH,
@@ -30,14 +29,15 @@ from transformer.agent.contract import (
     PROJECTED_TOKEN_PATH,
 )
 from transformer.options import Options, normalize_address
-from transformer.problems import FieldPath, Problem, Resource
-from transformer.resources import (
+from transformer.pod import annotations as ann
+from transformer.pod.kinds import (
     POD_TEMPLATE_PATHS,
     PodTemplate,
     find_unsupported_pod_templates,
     is_helm_hook,
 )
-from transformer.resources import find_pod_templates as _find
+from transformer.pod.kinds import find_pod_templates as _find
+from transformer.problems import FieldPath, Problem, Resource
 
 INSTALL_CONTAINER = "vault-exec-install"
 AGENT_VOLUME = "vault-exec-agent"

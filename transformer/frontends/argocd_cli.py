@@ -1,7 +1,7 @@
 """``vault-exec argocd init|generate|discover``: the Argo CD plugin's commands (I/O shell).
 
 argocd-cmp-server runs these in a copy of the Application's source directory, with
-the Application's environment; the decisions live in :mod:`transformer.argocd`.
+the Application's environment; the decisions live in :mod:`transformer.frontends.argocd`.
 stdout of ``generate`` is the manifest stream Argo CD applies; stderr is shown in
 the Argo CD UI when the command fails, so every failure is one clear line there.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from transformer import argocd
 from transformer.errors import VaultExecError
+from transformer.frontends import argocd
 from transformer.options import CONFIG_FILE_ENV_VAR, load_options
 from transformer.problems import Problem, has_errors
 
@@ -61,7 +61,7 @@ def _source_label(environ: Mapping[str, str]) -> str:
 
 def _generate(environ: Mapping[str, str], cwd: Path) -> tuple[str, list[Problem]]:
     # loaded when used: `vault-exec --help` stays quick
-    from transformer.render import render_sources
+    from transformer.pipeline import render_sources
 
     ctx = argocd.app_context(environ)
     platform = load_options({}, environ.get(CONFIG_FILE_ENV_VAR) or None, environ)
@@ -106,7 +106,7 @@ def argocd_group() -> None:
 @argocd_group.command(name="generate")
 def generate_command() -> None:
     """Render the Application's source and inject vault-exec; print the stream."""
-    from transformer.report import format_text
+    from transformer.output.formats import format_text
 
     try:
         stream, problems = _generate(os.environ, Path.cwd())
@@ -123,7 +123,7 @@ def generate_command() -> None:
 @argocd_group.command(name="init")
 def init_command() -> None:
     """Build a chart's dependencies when it declares any (``helm dependency build``)."""
-    from transformer import yamlio
+    from transformer.yaml import kube as yamlio
 
     cwd = Path.cwd()
     chart_file = cwd / "Chart.yaml"
