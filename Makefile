@@ -17,8 +17,8 @@ $(BIN)/vault-exec: pyproject.toml
 venv: $(BIN)/vault-exec
 
 lint: venv
-	$(BIN)/ruff check transformer tests bench packaging
-	$(BIN)/ruff format --check transformer tests bench packaging
+	$(BIN)/ruff check transformer tests testkit bench packaging
+	$(BIN)/ruff format --check transformer tests testkit bench packaging
 	$(BIN)/mypy
 
 test: venv
@@ -35,7 +35,7 @@ agent-bundle: $(AGENT_BUNDLE)
 
 # chart -> vault-exec render -> init container -> app as PID 1, in a no-shell no-libc rootfs
 demo: venv agent-bundle
-	$(BIN)/python packaging/demo.py
+	$(BIN)/python -m testkit.demo
 
 clean:
 	rm -rf build dist $(VENV)

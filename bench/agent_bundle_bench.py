@@ -4,7 +4,7 @@ What a pod pays at every start: from spawning the container's process until the
 app runs (its first output is read), for the same secret (the `api` chart's,
 4 keys) from a real OpenBao dev server on loopback, logging in with the JWT
 auth method and a service-account token signed by the test issuer
-(tests/openbao.py) at the kubelet's path. (JWT, not kubernetes auth: there the
+(testkit/openbao.py) at the kubelet's path. (JWT, not kubernetes auth: there the
 login's cost would be dominated by the loopback TokenReview test double, written
 in Python, which stands in for a kube-apiserver.)
 
@@ -23,7 +23,7 @@ tree), which a busy machine inflates less than wall time.
 Targets (issue 4): bundle median <= 100 ms, bundle size <= 25 MiB.
 Needs root (unshare), gcc, `make agent-bundle` done.
 
-Usage: python bench/agent_bundle_bench.py [--rounds 20] [--no-bao]
+Usage: python -m bench.agent_bundle_bench [--rounds 20] [--no-bao]
 """
 
 from __future__ import annotations
@@ -42,22 +42,18 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "packaging"))
-sys.path.insert(0, str(ROOT / "tests"))
+import yaml
 
-import pod_scenario  # noqa: E402
-import rootfs  # noqa: E402
-import yaml  # noqa: E402
-from _startup_common import (  # noqa: E402
+from bench._startup_common import (
     LauncherReport,
     Variant,
     build_peak_rss_launcher,
     read_launcher_report,
 )
-from openbao import find_bao, running_test_vault  # noqa: E402
-
-from transformer.agent.contract import (  # noqa: E402
+from testkit import REPO as ROOT
+from testkit import pod_scenario, rootfs
+from testkit.openbao import find_bao, running_test_vault
+from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     AGENT_EXECUTABLE_NAME,
     BUNDLE_MOUNT_PATH,

@@ -26,7 +26,7 @@ checkout (no site-packages, like the frozen bundle), and the ``vault-exec-agent`
 console script of this venv when it exists (pays site-packages start-up, and in
 an editable install its import hook). ``--agent "CMD ..."`` replaces both.
 
-    python bench/agent_startup.py [--runs 30] [--auth token|jwt|kubernetes]
+    python -m bench.agent_startup [--runs 30] [--auth token|jwt|kubernetes]
         [--agent "CMD ..."] [--app PATH] [--no-bao] [--json FILE]
 """
 
@@ -43,17 +43,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the OpenBao helpers live with the tests
-
-from _startup_common import (  # noqa: E402
+from bench._startup_common import (
     LauncherReport,
     Variant,
     build_peak_rss_launcher,
     build_static,
     read_launcher_report,
 )
-from openbao import (  # noqa: E402
+from testkit import REPO as ROOT
+from testkit.openbao import (
     ROLE,
     ServiceAccountIssuer,
     TokenReviewStub,

@@ -16,9 +16,9 @@ Repetitions of the compared measurements are interleaved (a, b, a, b, ...) so dr
 shared machine hits both sides; medians are reported. The stream is generated from the stored
 real podinfo output with a fixed seed, so every run measures the same bytes.
 
-Usage: python bench/render_bench.py [--releases 1000] [--repeat 3] [--small-repeat 15]
+Usage: python -m bench.render_bench [--releases 1000] [--repeat 3] [--small-repeat 15]
                                     [--kustomize-releases 100] [--no-kustomize]
-       python bench/render_bench.py --profile [--releases N]   (where render spends its time)
+       python -m bench.render_bench --profile [--releases N]   (where render spends its time)
 """
 
 from __future__ import annotations

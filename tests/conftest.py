@@ -20,15 +20,12 @@ Helm 4 pipes into a post-renderer (tools/helm_render.py); rendered once per sess
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers (openbao.py) for every test dir
-
-from openbao import TestVault, running_test_vault
+from testkit.openbao import TestVault, running_test_vault
 
 API_CHART = Path(__file__).resolve().parent.parent / "fixtures" / "charts" / "api"
 
@@ -48,13 +45,13 @@ def sa_token_file(test_vault: TestVault, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def api_helm3() -> str:
-    from tools.helm_render import render_chart  # here: only Helm tests pay for Helm's engine
+    from testkit.helm_render import render_chart  # here: only Helm tests pay for Helm's engine
 
     return render_chart(API_CHART, "demo", "apps")
 
 
 @pytest.fixture(scope="session")
 def api_helm4() -> str:
-    from tools.helm_render import render_chart  # here: only Helm tests pay for Helm's engine
+    from testkit.helm_render import render_chart  # here: only Helm tests pay for Helm's engine
 
     return render_chart(API_CHART, "demo", "apps", helm4=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openbao import ROLE, TestVault, free_port_pair
 
+from testkit.openbao import ROLE, TestVault, free_port_pair
 from transformer.agent.contract import CONFIG_ENV_VAR
 
 ROOT = Path(__file__).resolve().parents[2]

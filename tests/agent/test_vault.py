@@ -11,8 +11,8 @@ from pathlib import Path
 
 import hvac
 import pytest
-from openbao import ROLE, OpenBao, TestVault, start_dev_server
 
+from testkit.openbao import ROLE, OpenBao, TestVault, start_dev_server
 from transformer.agent.config import AuthSettings, RetrySettings, VaultSettings
 from transformer.agent.errors import AgentError
 from transformer.agent.vault import VaultClient, VaultError, has_lease

@@ -1,7 +1,7 @@
 """The product's proof, end to end, in a root filesystem with no shell and no libc.
 
 The seed's `api` chart -> Helm's engine -> `vault-exec render` -> the rendered
-Deployment's pod, run as its spec says (packaging/podsim.py stands in for
+Deployment's pod, run as its spec says (testkit/podsim.py stands in for
 kubelet and the container runtime, which cannot run here): the init container
 runs the agent image's own `install` into the emptyDir, then the app container
 (`vault-exec-agent run -- /server`, read-only root, UID 65532, the emptyDir
@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
-from distroless import ensure_bundle, pod_scenario, probe_app, rootfs
-from openbao import TestVault
 
+from testkit.distroless import ensure_bundle, pod_scenario, probe_app, rootfs
+from testkit.openbao import TestVault
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     BUNDLE_MOUNT_PATH,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.pod_security import violations
+from testkit.pod_security import violations
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     BUNDLE_MOUNT_PATH,
@@ -26,7 +26,7 @@ from transformer.yaml import kube as yamlio
 P = "vault.hashicorp.com/"
 OPTIONS = Options(vault_addr="https://vault.example:8200")
 AGENT_CONFIG_SCHEMA = json.loads(
-    (Path(__file__).resolve().parent.parent / "schemas" / "agent-config.schema.json").read_text()
+    (Path(__file__).resolve().parents[2] / "schemas" / "agent-config.schema.json").read_text()
 )
 
 

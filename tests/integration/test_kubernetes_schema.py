@@ -22,13 +22,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.pod_security import violations
-from tools.helm_render import files_from_source_stream, helm3_stream, helm4_stream, render_chart
+from testkit.helm_render import files_from_source_stream, helm3_stream, helm4_stream, render_chart
+from testkit.pod_security import violations
 from transformer.agent.contract import INSTALL_TARGET_PATH
 from transformer.options import options_from_mapping
 from transformer.pipeline import render
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "fixtures" / "render"
 API_CHART = REPO / "fixtures" / "charts" / "api"
 PODINFO = REPO / "fixtures" / "external" / "podinfo-6.14.1-rendered.yaml"

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from console_scripts import console_script
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tools.helm_render import files_from_source_stream, helm3_stream, helm4_stream, render_chart
+from testkit.console_scripts import console_script
+from testkit.helm_render import files_from_source_stream, helm3_stream, helm4_stream, render_chart
 from transformer.options import Options, options_from_mapping
 from transformer.pipeline import render
 

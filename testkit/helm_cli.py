@@ -2,7 +2,7 @@
 
 Only the two commands the Argo CD plugin runs: ``helm template RELEASE CHART [flags]``
 and ``helm dependency build CHART``. Templates are rendered by Helm's own engine through
-``tools/helm_render.py`` (helm_python); the part that is rebuilt is small and follows
+``testkit/helm_render.py`` (helm_python); the part that is rebuilt is small and follows
 Helm 3's ``helm template``: regular manifests in install order with ``# Source:``
 headers, then the hooks, each with its header. It accepts exactly the flags the
 plugin uses and fails on any other, like helm would on a typo. ``--kube-version`` and
@@ -21,9 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-
-import helm_render  # after the sys.path line: tools/ is not a package
+from testkit import helm_render
 
 HOOK_ANNOTATION = "helm.sh/hook"
 

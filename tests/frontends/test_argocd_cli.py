@@ -2,7 +2,7 @@
 
 The commands are read from argocd/plugin.yaml itself, run with the working directory
 set to a copy of the Application's source and the environment Argo CD gives a plugin.
-Helm charts are rendered by Helm's engine through tests/helm_cli.py (a stand-in for
+Helm charts are rendered by Helm's engine through testkit/helm_cli.py (a stand-in for
 the helm binary, which cannot be installed here); kustomize is the real one in kubectl.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = yaml.safe_load((REPO_ROOT / "argocd" / "plugin.yaml").read_text())
 API_CHART = REPO_ROOT / "fixtures" / "charts" / "api"
 BIN = Path(sys.executable).parent
@@ -37,7 +37,9 @@ def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
         "HOME": str(tmp_path),
         "VAULT_EXEC_VAULT_ADDR": VAULT_ADDR,
         "VAULT_EXEC_ALLOWED_VAULT_ADDRS": "https://vault-dr.example:8200",
-        "VAULT_EXEC_HELM": f"{sys.executable} {REPO_ROOT / 'tests' / 'helm_cli.py'}",
+        # The Helm stand-in runs as a module of the checkout's testkit package.
+        "VAULT_EXEC_HELM": f"{sys.executable} -m testkit.helm_cli",
+        "PYTHONPATH": str(REPO_ROOT),
         "VAULT_EXEC_KUSTOMIZE": f"{BIN / 'kubectl'} kustomize",
         "HELM_CLI_ARGV_LOG": str(tmp_path / "helm-argv.jsonl"),
         # What the repo-server adds for the Application (protocols.md 3.4).

@@ -1,6 +1,6 @@
 """`make demo`: the whole mission on the seed's `api` chart, start to finish.
 
-1. start a real OpenBao dev server (tests/openbao.py: JWT + kubernetes auth, the
+1. start a real OpenBao dev server (testkit/openbao.py: JWT + kubernetes auth, the
    latter's TokenReview answered by a loopback test double) and put the chart's
    secret in it (demo values);
 2. render fixtures/charts/api with Helm's own engine, post-render the stream with
@@ -22,15 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # tests/openbao.py: the real OpenBao set-up
-
-import pod_scenario  # noqa: E402
-import podsim  # noqa: E402
-import rootfs  # noqa: E402
-from openbao import running_test_vault  # noqa: E402
-
-from transformer.agent.contract import AGENT_EXECUTABLE_NAME  # noqa: E402
+from testkit import REPO as ROOT
+from testkit import pod_scenario, podsim, rootfs
+from testkit.openbao import running_test_vault
+from transformer.agent.contract import AGENT_EXECUTABLE_NAME
 
 BUNDLE = ROOT / "dist" / AGENT_EXECUTABLE_NAME
 

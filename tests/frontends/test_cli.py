@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from transformer.frontends.cli import main
 from transformer.options import CONFIG_FILE_ENV_VAR, ENV_VARS
 
-GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "render"
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "render"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "input.yaml").exists())
 DEFAULT_ARGS = ["--vault-addr", "https://vault.example:8200"]
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

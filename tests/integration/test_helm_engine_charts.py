@@ -19,9 +19,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from console_scripts import console_script
 
-from tools.helm_render import (
+from testkit.console_scripts import console_script
+from testkit.helm_render import (
     FILENAME_ANNOTATION,
     files_from_source_stream,
     helm3_stream,
@@ -35,7 +35,7 @@ from transformer.agent.contract import (
     INSTALL_TARGET_PATH,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 API_CHART = REPO / "fixtures" / "charts" / "api"
 PODINFO = REPO / "fixtures" / "external" / "podinfo-6.14.1-rendered.yaml"
 CONFIG_SCHEMA = REPO / "schemas" / "agent-config.schema.json"

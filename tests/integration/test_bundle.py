@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import hvac
-import openbao
 import pytest
-from distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app, rootfs
 
+from testkit import openbao
+from testkit.distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app, rootfs
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     AGENT_EXECUTABLE_NAME,

@@ -1,4 +1,4 @@
-"""tools/helm_render.py: the api chart rendered by Helm's real engine, both post-renderer forms."""
+"""testkit/helm_render.py: the api chart rendered by Helm's real engine, in both stream forms."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.helm_render import (
+from testkit.helm_render import (
     FILENAME_ANNOTATION,
     HelmRenderError,
     files_from_source_stream,
@@ -23,7 +23,7 @@ from tools.helm_render import (
 REPO = Path(__file__).resolve().parents[2]
 API_CHART = REPO / "fixtures" / "charts" / "api"
 PODINFO = REPO / "fixtures" / "external" / "podinfo-6.14.1-rendered.yaml"
-TOOL = REPO / "tools" / "helm_render.py"
+TOOL = ("-m", "testkit.helm_render")  # run from the checkout (cwd=REPO)
 
 
 def helm3_documents(stream: str) -> list[tuple[str, str]]:
@@ -208,9 +208,9 @@ def test_cli_prints_the_stream_and_applies_values_and_sets(tmp_path: Path) -> No
     values = tmp_path / "values.yaml"
     values.write_text("deployment:\n  replicaCount: 4\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, str(TOOL), str(API_CHART), "--release", "demo", "--namespace", "apps",
+        [sys.executable, *TOOL, str(API_CHART), "--release", "demo", "--namespace", "apps",
          "--values", str(values), "--set", "service.port=8081"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     documents = {d["kind"]: d for _, d in ((p, yaml.safe_load(t)) for p, t in
@@ -221,9 +221,9 @@ def test_cli_prints_the_stream_and_applies_values_and_sets(tmp_path: Path) -> No
 
 def test_cli_reports_a_missing_chart_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(TOOL), str(tmp_path / "nope"), "--release", "demo",
+        [sys.executable, *TOOL, str(tmp_path / "nope"), "--release", "demo",
          "--namespace", "apps", "--helm4"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stdout == ""

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.helm_render import render_chart
+from testkit.helm_render import render_chart
 from transformer import __version__
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 

@@ -3,9 +3,9 @@
 chart --(Helm's engine)--> stream --(vault-exec render)--> injected stream
 --> the Deployment's pod: init container (the agent image's `install`) and app
 container (`vault-exec-agent run -- /server`), run like kubelet would
-(packaging/podsim.py) in distroless root filesystems (packaging/rootfs.py),
-against a real OpenBao (tests/openbao.py), with the app being the static probe
-program (packaging/probe_app.c), which reports what it sees as JSON.
+(testkit/podsim.py) in distroless root filesystems (testkit/rootfs.py),
+against a real OpenBao (testkit/openbao.py), with the app being the static probe
+program (testkit/probe_app.c), which reports what it sees as JSON.
 
 Nothing here knows what the transformer injects: it reads the rendered pod spec.
 """
@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import podsim
-import rootfs
 import yaml
 
+from testkit import REPO as ROOT
+from testkit import podsim, rootfs
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     BUNDLE_MOUNT_PATH,
@@ -31,9 +31,7 @@ from transformer.agent.contract import (
 )
 from transformer.options import DEFAULT_AGENT_IMAGE
 
-ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "fixtures" / "charts" / "api"
-sys.path.insert(0, str(ROOT / "tools"))
 
 RELEASE = "api"
 NAMESPACE = "spitikos"
@@ -74,7 +72,7 @@ def helm_template(*, automount_token: bool = True, helm4: bool = False) -> str:
     `automountServiceAccountToken: false` (a common hardening), so the pod gets no
     token unless the transformer projects one.
     """
-    from helm_render import render_chart  # tools/helm_render.py
+    from testkit.helm_render import render_chart  # testkit/helm_render.py
 
     rendered: str = render_chart(str(CHART), RELEASE, NAMESPACE, helm4=helm4)
     if not automount_token:
@@ -119,7 +117,7 @@ def configure_vault(client: Any, secrets: Mapping[str, str]) -> None:
 
     CLIENT is an hvac client with a root token on a server that has `auth/jwt`
     (trusting the test issuer's key) and `auth/kubernetes` (TokenReview test
-    double) enabled, as tests/openbao.py provisions them.
+    double) enabled, as testkit/openbao.py provisions them.
     """
     client.secrets.kv.v2.create_or_update_secret(
         path=SECRET_PATH, secret=dict(secrets), mount_point=SECRET_MOUNT

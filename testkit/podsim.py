@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import rootfs
+from testkit import rootfs
 
 SA_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 

@@ -10,17 +10,11 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "packaging"))
-
-# packaging/ is not a package ("packaging" is PyPI's name): its modules are imported from here.
-import pod_scenario as pod_scenario  # noqa: E402
-import rootfs as rootfs  # noqa: E402
-
-from transformer.agent.contract import AGENT_EXECUTABLE_NAME  # noqa: E402
+from testkit import REPO as ROOT
+from testkit import rootfs
+from transformer.agent.contract import AGENT_EXECUTABLE_NAME
 
 BUNDLE = ROOT / "dist" / AGENT_EXECUTABLE_NAME
 BUNDLE_EXECUTABLE = BUNDLE / AGENT_EXECUTABLE_NAME
@@ -54,5 +48,5 @@ def ensure_bundle() -> Path:
 
 
 def probe_app() -> Path:
-    """The static probe program (packaging/probe_app.c), compiled once into build/."""
+    """The static probe program (testkit/probe_app.c), compiled once into build/."""
     return rootfs.build_probe_app(ROOT / "build" / "probe-app")
