@@ -25,8 +25,8 @@ from pathlib import Path
 import hvac
 import pytest
 
-from testkit import openbao
-from testkit.distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app, rootfs
+from testkit import openbao, rootfs
+from testkit.distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     AGENT_EXECUTABLE_NAME,

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 import yaml
 
-from testkit.distroless import ensure_bundle, pod_scenario, probe_app, rootfs
+from testkit import pod_scenario, rootfs
+from testkit.distroless import ensure_bundle, probe_app
 from testkit.openbao import TestVault
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
