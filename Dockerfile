@@ -2,7 +2,7 @@
 #
 #   docker build -t ghcr.io/vault-exec/vault-exec-agent:0.1.0 .
 #
-# The tag is the package version (pyproject.toml), which is the transformer's
+# The tag is the package version (transformer/__init__.py), which is the transformer's
 # default `agentImage`. Its init container runs the image's own
 # `vault-exec-agent install /vault-exec-target` (no shell needed), which copies
 # the bundle into the pod's emptyDir; app containers mount that read-only at

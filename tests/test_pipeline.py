@@ -11,7 +11,7 @@ import pytest
 
 from transformer.options import Options
 from transformer.pipeline import EMPTY_INPUT, check, render, render_sources
-from transformer.yaml import kube as yamlio
+from transformer.yaml import kube, stream
 
 REPO = Path(__file__).resolve().parent.parent
 PODINFO = REPO / "fixtures" / "external" / "podinfo-6.14.1-rendered.yaml"
@@ -24,8 +24,8 @@ def test_only_opted_in_documents_change() -> None:
     text = PODINFO.read_text()
     out, problems = render(text, OPTIONS)
     assert problems == []
-    before = yamlio.split_documents(text)
-    after = yamlio.split_documents(out)
+    before = stream.split_documents(text)
+    after = stream.split_documents(out)
     assert len(before) == len(after)
     changed = [b.text != a.text for b, a in zip(before, after, strict=True)]
     assert changed.count(True) == 1
@@ -104,11 +104,11 @@ def test_helm4_filename_annotation_and_end_marker_survive() -> None:
 
 
 def test_json_document_on_the_marker_line_keeps_a_marker() -> None:
-    deployment = yamlio.load_document(DEPLOYMENT.rsplit("---\n", 1)[1])
+    deployment = kube.load_document(DEPLOYMENT.rsplit("---\n", 1)[1])
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n--- " + json.dumps(deployment)
     out, problems = render(text, OPTIONS)
     assert problems == []
-    documents = [yamlio.load_document(c.text) for c in yamlio.split_documents(out)]
+    documents = [kube.load_document(c.text) for c in stream.split_documents(out)]
     assert [d["kind"] for d in documents] == ["ConfigMap", "Deployment"]
     assert documents[1]["spec"]["template"]["spec"]["initContainers"]
 
@@ -196,7 +196,7 @@ def test_comments_of_a_rewritten_document_are_kept() -> None:
     assert out.endswith("type: RuntimeDefault\n      # End of the pod spec.\n")
     # and the document means what the comment-free rewrite means
     plain, _ = render(_without_comments(COMMENTED), OPTIONS)
-    assert yamlio.load_document(out) == yamlio.load_document(plain)
+    assert kube.load_document(out) == kube.load_document(plain)
     assert render(out, OPTIONS) == (out, [])
 
 
@@ -240,7 +240,7 @@ def test_a_hash_inside_strings_is_no_comment_but_survives_either_way() -> None:
     text = (REPO / "fixtures" / "render" / "hash-in-strings" / "input.yaml").read_text()
     out, problems = render(text, OPTIONS)
     assert problems == []
-    env = yamlio.load_document(out)["spec"]["template"]["spec"]["containers"][0]["env"]
+    env = kube.load_document(out)["spec"]["template"]["spec"]["containers"][0]["env"]
     values = {item["name"]: item["value"] for item in env}
     assert values["COLOR"] == "#34577c"
     assert (

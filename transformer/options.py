@@ -19,8 +19,11 @@ from transformer.errors import ConfigError
 DEFAULT_AGENT_IMAGE = f"ghcr.io/vault-exec/vault-exec-agent:{__version__}"
 AUTH_TYPES = ("kubernetes", "jwt")
 
-#: Same rule as ``vault.address`` in schemas/agent-config.schema.json.
-_ADDRESS = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+#: What a Vault address is, everywhere: flags, config file, the ``service`` annotation
+#: (schemas/pod-annotations.schema.json) and the agent's config
+#: (schemas/agent-config.schema.json, transformer/agent/config.py); a test pins them.
+VAULT_ADDRESS_PATTERN = r"^https?://[^\s/]+(/\S*)?$"
+_ADDRESS = re.compile(VAULT_ADDRESS_PATTERN)
 _NO_SPACE = re.compile(r"^\S+$")
 _TRUE = {"1", "t", "true", "yes", "on"}
 _FALSE = {"0", "f", "false", "no", "off", ""}
@@ -44,6 +47,19 @@ class Options:
             object.__setattr__(
                 self, "allowed_vault_addrs", (self.vault_addr, *self.allowed_vault_addrs)
             )
+
+    def address_refusal(self, address: str) -> str | None:
+        """Why the platform does not let pods send their service-account tokens to
+        ``address``, or None when it does. The one place this rule is decided."""
+        address = normalize_address(address)
+        if address in self.allowed_vault_addrs:
+            return None
+        allowed = ", ".join(self.allowed_vault_addrs) or "none"
+        return (
+            f"{address} is not an allowed Vault address (allowed: {allowed}); the platform "
+            "decides where service-account tokens may be sent (platform setting "
+            "allowedVaultAddrs: --allowed-vault-addr, VAULT_EXEC_ALLOWED_VAULT_ADDRS)"
+        )
 
 
 #: camelCase key -> Options field.
@@ -190,15 +206,15 @@ def _layer(options: Options, m: Mapping[str, object], source: str) -> Options:
 
 
 def _read_config_file(path: str) -> Mapping[str, object]:
-    from transformer.yaml import kube as yamlio  # the one module that parses YAML
+    from transformer.yaml import kube
 
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {path}: {error}") from None
     try:
-        data = yamlio.load_document(text)
-    except yamlio.YamlSyntaxError as error:
+        data = kube.load_document(text)
+    except kube.YamlSyntaxError as error:
         raise ConfigError(f"{path}:{error.line}:{error.col}: {error.message}") from None
     if data is None:
         return {}

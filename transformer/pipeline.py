@@ -1,4 +1,9 @@
-"""The pure core of ``vault-exec render``: a manifest stream in, a stream out.
+"""The pure core: a manifest stream in, a stream out, and the one pipeline every front
+end goes through (render, check, the KRM function, the kustomize exec plugin, Argo CD
+``generate``, the Helm 4 plugin): :func:`render_stream`.
+
+The stream's facts (:class:`~transformer.pod.facts.StreamFacts`) are gathered first;
+then each document is injected with them.
 
 Documents are cut apart as text and only the ones that are rewritten are
 re-emitted; every other document is copied byte for byte (its ``# Source:``
@@ -11,14 +16,15 @@ there is no output at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from transformer.options import Options
+from transformer.pod.facts import StreamFacts
 from transformer.pod.inject import inject
-from transformer.problems import Problem, Resource, has_errors
-from transformer.yaml import kube as yamlio
+from transformer.problems import INVALID_MANIFEST, Problem, Resource, has_errors
+from transformer.yaml import kube, roundtrip, stream
 
 EMPTY_INPUT = (
     "no Kubernetes objects in the input: refusing to write an empty stream "
@@ -43,24 +49,51 @@ def check(text: str, options: Options, *, filename: str = "-") -> list[Problem]:
 def render_sources(
     sources: Sequence[tuple[str, str]], options: Options
 ) -> tuple[str, list[Problem]]:
-    """Render several (filename, text) inputs as one stream, in order.
+    """Render several (filename, text) inputs as one stream, in order: (output, problems).
 
-    Each document's problems name its own file.
+    Each document's problems name its own file; with any error the output is "".
     """
-    pieces: list[str] = []
+    rendered = render_stream(sources, options)
+    return rendered.text, rendered.problems
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered stream: each source's output (all "" with any error) and the problems."""
+
+    outputs: tuple[str, ...]
+    problems: list[Problem]
+
+    @property
+    def text(self) -> str:
+        """The sources' outputs as one stream, each file's documents apart from the next."""
+        pieces: list[str] = []
+        for output in self.outputs:
+            if pieces and not pieces[-1].endswith("\n"):
+                pieces.append("\n")
+            if pieces and output.strip() and not output.startswith("---"):
+                pieces.append("---\n")  # keep the last document of one file apart from the next
+            pieces.append(output)
+        return "".join(pieces)
+
+
+def render_stream(sources: Sequence[tuple[str, str]], options: Options) -> Rendered:
+    """The one entry point of every front end: the stream's facts, gathered once, then
+    each document injected with them (see the module docstring).
+
+    ``sources`` are (filename, text); the KRM function passes one source per item.
+    """
+    split = [(filename, stream.split_documents(text)) for filename, text in sources]
+    facts = _stream_facts(chunk for _, chunks in split for chunk in chunks)
+    outputs: list[str] = []
     problems: list[Problem] = []
     objects = 0
     doc_index = 0
-    split = [(filename, text, yamlio.split_documents(text)) for filename, text in sources]
-    tokenless = _tokenless_service_accounts(chunk for _, _, chunks in split for chunk in chunks)
-    for filename, text, chunks in split:
-        if pieces and not pieces[-1].endswith("\n"):
-            pieces.append("\n")
-        if pieces and text.strip() and not text.startswith("---"):
-            pieces.append("---\n")  # keep the last document of one file apart from the next
+    for filename, chunks in split:
+        pieces = []
         for chunk in chunks:
             piece, found, holds = _render_chunk(
-                chunk, filename, doc_index, options, tokenless, classify=not objects
+                chunk, filename, doc_index, options, facts, classify=not objects
             )
             pieces.append(piece)
             problems += sorted(found, key=lambda p: (p.line, p.col))
@@ -68,38 +101,25 @@ def render_sources(
                 doc_index += 1
             if holds is _Holds.OBJECT:
                 objects += 1
+        outputs.append("".join(pieces))
     if not objects and not has_errors(problems):
         name = sources[-1][0] if sources else "-"
-        problems.append(Problem(name, 1, 1, EMPTY_INPUT))
+        problems.append(Problem(name, 1, 1, EMPTY_INPUT, rule=INVALID_MANIFEST))
     if has_errors(problems):
-        return "", problems
-    return "".join(pieces), problems
+        return Rendered(tuple("" for _ in outputs), problems)
+    return Rendered(tuple(outputs), problems)
 
 
-def _tokenless_service_accounts(chunks: Iterable[yamlio.Chunk]) -> frozenset[tuple[str, str]]:
-    """(namespace, name) of the stream's ServiceAccounts that turn the token automount off.
-
-    A pod of such an account gets no token from the kubelet, so the agent needs
-    the projected one; only documents that mention the field are loaded.
-    """
-    found: set[tuple[str, str]] = set()
+def _stream_facts(chunks: Iterable[stream.Chunk]) -> StreamFacts:
+    """The stream's facts; only documents whose text may state one are loaded."""
+    documents = []
     for chunk in chunks:
-        if "automountServiceAccountToken" not in chunk.text or "ServiceAccount" not in chunk.text:
-            continue
-        try:
-            document = yamlio.load_document(chunk.text)
-        except yamlio.YamlSyntaxError:
-            continue  # reported when the chunk itself is rendered
-        items = document.get("items") if isinstance(document, Mapping) else None
-        for obj in [document, *(items if isinstance(items, list) else [])]:
-            resource = Resource.of(obj)
-            if (
-                resource is not None
-                and (resource.api_version, resource.kind) == ("v1", "ServiceAccount")
-                and obj.get("automountServiceAccountToken") is False
-            ):
-                found.add((resource.namespace, resource.name))
-    return frozenset(found)
+        if StreamFacts.may_state(chunk.text):
+            try:
+                documents.append(kube.load_document(chunk.text))
+            except kube.YamlSyntaxError:
+                continue  # reported when the chunk itself is rendered
+    return StreamFacts.of(documents)
 
 
 class _Holds(Enum):
@@ -111,11 +131,11 @@ class _Holds(Enum):
 
 
 def _render_chunk(
-    chunk: yamlio.Chunk,
+    chunk: stream.Chunk,
     filename: str,
     doc_index: int,
     options: Options,
-    tokenless_service_accounts: frozenset[tuple[str, str]] = frozenset(),
+    facts: StreamFacts,
     *,
     classify: bool = False,
 ) -> tuple[str, list[Problem], _Holds]:
@@ -126,14 +146,19 @@ def _render_chunk(
     """
     try:
         if not _may_opt_in(chunk.text):
-            if not yamlio.check_syntax(chunk.text) or chunk.is_empty:
+            if not kube.check_syntax(chunk.text) or chunk.is_empty:
                 return chunk.text, [], _Holds.NOTHING
             if not classify:
                 return chunk.text, [], _Holds.DOCUMENT
-        obj = yamlio.load_document(chunk.text)
-    except yamlio.YamlSyntaxError as error:
+        obj = kube.load_document(chunk.text)
+    except kube.YamlSyntaxError as error:
         problem = Problem(
-            filename, chunk.line + error.line, error.col, error.message, doc_index=doc_index
+            filename,
+            chunk.line + error.line,
+            error.col,
+            error.message,
+            doc_index=doc_index,
+            rule=INVALID_MANIFEST,
         )
         return "", [problem], _Holds.DOCUMENT
     if obj is None:
@@ -142,17 +167,17 @@ def _render_chunk(
         return chunk.text, [], _Holds.DOCUMENT
     if not _may_opt_in(chunk.text):
         return chunk.text, [], _Holds.OBJECT
-    findings = inject(obj, options, tokenless_service_accounts=tokenless_service_accounts)
+    findings = inject(obj, options, facts)
     if findings.problems:
         return "", _locate(findings.problems, chunk, filename, doc_index), _Holds.OBJECT
     if not findings.changed:
         return chunk.text, [], _Holds.OBJECT
     content = chunk.text[len(chunk.prefix) :]
     kept = None
-    if yamlio.may_hold_comment(content):
-        kept = _rewrite_keeping_comments(content, options, tokenless_service_accounts, obj)
+    if stream.may_hold_comment(content):
+        kept = _rewrite_keeping_comments(content, options, facts, obj)
     try:
-        body = kept if kept is not None else yamlio.dump_document(obj)
+        body = kept if kept is not None else kube.dump_document(obj)
     except RecursionError:  # libyaml parses 1000 levels; Python's emitter gives up sooner
         line = chunk.line + chunk.prefix.count("\n") + 1
         problem = Problem(
@@ -169,31 +194,32 @@ def _render_chunk(
 def _rewrite_keeping_comments(
     content: str,
     options: Options,
-    tokenless_service_accounts: frozenset[tuple[str, str]],
+    facts: StreamFacts,
     injected: object,
 ) -> str | None:
     """The document rewritten on ruamel.yaml's round trip, its comments kept; else None.
 
-    About 20 times slower than the libyaml path, so only for documents that hold
-    comments. ruamel reads plain scalars as YAML 1.2 where Kubernetes reads them
-    as go-yaml does (``yes``, ``0644``): the result counts only if libyaml,
-    reading it as Kubernetes does, finds exactly ``injected``, the document the
-    libyaml path rewrote. Otherwise the caller writes that one (comments lost).
+    An order of magnitude slower than the libyaml path (bench/render_bench.py), so
+    only for documents that hold comments. ruamel reads plain scalars as YAML 1.2
+    where Kubernetes reads them as go-yaml does (``yes``, ``0644``): the result
+    counts only if libyaml, reading it as Kubernetes does, finds exactly
+    ``injected``, the document the libyaml path rewrote. Otherwise the caller
+    writes that one (comments lost).
     """
     try:
-        document = yamlio.load_roundtrip(content)
+        document = roundtrip.load_roundtrip(content)
         if not isinstance(document, MutableMapping):
             return None
-        with yamlio.trailing_comments_kept(document):
-            findings = inject(
-                document, options, tokenless_service_accounts=tokenless_service_accounts
-            )
+        with roundtrip.trailing_comments_kept(document):
+            findings = inject(document, options, facts)
         if findings.problems or not findings.changed:
             return None
-        indented = yamlio.indents_sequences(content)
-        body = yamlio.dump_roundtrip(document, indented_sequences=indented)
-        same = yamlio.load_document(body) == injected
-    except Exception:  # ruamel raises many kinds; the libyaml path still stands
+        indented = stream.indents_sequences(content)
+        body = roundtrip.dump_roundtrip(document, indented_sequences=indented)
+        same = kube.load_document(body) == injected
+    except (roundtrip.RoundTripError, kube.YamlSyntaxError):
+        # A document ruamel.yaml cannot round-trip: the libyaml path still stands.
+        # Anything else is a bug in this path and must fail loudly, not lose comments.
         return None
     return body if same else None
 
@@ -210,13 +236,13 @@ def _may_opt_in(text: str) -> bool:
 
 
 def _locate(
-    problems: list[Problem], chunk: yamlio.Chunk, filename: str, doc_index: int
+    problems: list[Problem], chunk: stream.Chunk, filename: str, doc_index: int
 ) -> list[Problem]:
     """Give each problem its file, line and column (ruamel.yaml, error path only)."""
     first_content_line = chunk.line + chunk.prefix.count("\n") + 1
     located = []
     for problem in problems:
-        where = yamlio.locate(chunk.text, problem.path) if problem.path else None
+        where = roundtrip.locate(chunk.text, problem.path) if problem.path else None
         line, col = (chunk.line + where[0], where[1]) if where else (first_content_line, 1)
         located.append(replace(problem, filename=filename, line=line, col=col, doc_index=doc_index))
     return located

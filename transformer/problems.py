@@ -1,4 +1,11 @@
-"""What a check of a manifest stream finds: located, one line each."""
+"""What a check of a manifest stream finds: located, one line each, with its rule.
+
+Every surface (render's stderr, ``check``, the KRM function's results and stderr, the
+kustomize exec plugin, Argo CD ``generate``, the Helm 4 report file) prints a problem
+with :meth:`Problem.format` and classifies it by :attr:`Problem.rule`, set where the
+problem is found. The line never carries "error:": a problem is an error unless it
+says ``warning:``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,13 @@ from typing import Any
 
 ERROR = "error"
 WARNING = "warning"
+
+#: Rules (the SARIF ``ruleId``s, JSON's ``rule``): what kind of thing is wrong.
+INVALID_MANIFEST = "invalid-manifest"  # not a readable stream of Kubernetes objects
+ANNOTATION = "annotation"  # a vault.hashicorp.com/ annotation is unknown, bad or refused
+INJECTION = "injection"  # the pod opts in but cannot be rewritten as asked
+PLATFORM = "platform"  # the platform's settings or policy do not allow what the pod asks
+RULES = (INVALID_MANIFEST, ANNOTATION, INJECTION, PLATFORM)
 
 #: A field path inside one document: mapping keys and sequence indexes.
 FieldPath = tuple[str | int, ...]
@@ -53,7 +67,8 @@ def _text(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding. ``line``/``col`` are 1-based; 0 means "not located yet"."""
+    """One finding. ``line``/``col`` are 1-based; 0 means "not located" (then the line
+    names the file alone: the KRM function knows an item's file but no line in it)."""
 
     filename: str
     line: int
@@ -63,16 +78,19 @@ class Problem:
     severity: str = ERROR
     path: FieldPath = ()
     doc_index: int = 0
+    rule: str = INJECTION
 
     def format(self) -> str:
-        """``file:line:col: message (Kind/namespace/name)``; warnings say so."""
-        text = f"{self.filename}:{self.line}:{self.col}: "
+        """``file:line:col: message (Kind/namespace/name)``; warnings say so. Always one
+        line: a message's own line breaks become spaces, and any other control character
+        (in a name from the input, say) is printed escaped."""
+        text = f"{self.filename}:{self.line}:{self.col}: " if self.line else f"{self.filename}: "
         if self.severity != ERROR:
             text += f"{self.severity}: "
-        text += self.message
+        text += " ".join(self.message.splitlines())
         if self.resource is not None:
             text += f" ({self.resource.signature()})"
-        return text
+        return one_line(text)
 
     @property
     def is_error(self) -> bool:
@@ -81,3 +99,13 @@ class Problem:
 
 def has_errors(problems: list[Problem]) -> bool:
     return any(problem.is_error for problem in problems)
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character escaped (``\\n``, ``\\x1b``): one line, and
+    nothing from the input can move a terminal's cursor or forge another line."""
+    return text.translate(_CONTROL)

@@ -179,9 +179,11 @@ def test_a_chart_helm_cannot_render_and_a_foreign_vault_address_fail(tmp_path: P
     params = [{"name": "vault-addr", "string": "https://attacker.example"}]
     env = _environ(tmp_path, ARGOCD_APP_PARAMETERS=json.dumps(params))
     refused = _run("generate", source, env)
-    assert refused.returncode == 1
+    assert refused.returncode == 2  # refused by the platform's settings, like a bad flag
     assert refused.stdout == ""
-    assert "'https://attacker.example' is not one of the platform's allowed" in refused.stderr
+    assert refused.stderr.startswith(
+        "vault-exec: plugin parameter vault-addr: https://attacker.example is not an allowed"
+    )
 
 
 @pytest.mark.slow

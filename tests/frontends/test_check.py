@@ -70,7 +70,7 @@ def test_cli_text_output_and_exit_codes(tmp_path: Path) -> None:
     lines = failed.output.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"{bad}:")
-    assert ": error: " in lines[0]
+    assert ": error: " not in lines[0]  # the one problem line: errors need no word
     assert "agent-exec-command" in lines[0]
     assert lines[0].endswith("(Pod/shop/web)")
     # The file was not rewritten.

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from transformer.frontends.cli import main
 from transformer.frontends.krm import run_exec_plugin, run_function
 from transformer.options import Options
-from transformer.yaml import kube as yamlio
+from transformer.pipeline import render
+from transformer.yaml import roundtrip
 
 KEPT_ANNOTATIONS = {
     "config.kubernetes.io/index": "'0'",
@@ -71,14 +72,14 @@ PLATFORM = Options(vault_addr="https://vault.example:8200")
 
 
 def load(text: str) -> Any:
-    return yamlio.load_roundtrip(text)
+    return roundtrip.load_roundtrip(text)
 
 
 def test_opted_in_item_is_injected_and_every_orchestrator_annotation_kept() -> None:
     text = resource_list(OPT_IN)
     outcome = run_function(text, PLATFORM)
     assert not outcome.failed
-    assert outcome.results == []
+    assert outcome.problems == []
     out = load(outcome.text)
     pod = out["items"][1]
     annotations = pod["metadata"]["annotations"]
@@ -152,7 +153,8 @@ def test_bad_annotation_is_an_error_result_with_ref_field_and_file() -> None:
     }
     assert result["field"]["path"] == "metadata.annotations[vault.hashicorp.com/rol]"
     assert dict(result["file"]) == {"path": "apps/web.yaml", "index": 0}
-    assert outcome.results[0].format().startswith("apps/web.yaml: error: unknown annotation")
+    assert outcome.problems[0].format().startswith("apps/web.yaml: unknown annotation")
+    assert outcome.problems[0].rule == "annotation"
 
 
 def test_bad_function_config_and_bad_input_fail_with_one_result() -> None:
@@ -162,11 +164,11 @@ def test_bad_function_config_and_bad_input_fail_with_one_result() -> None:
         "  data: {vaultAdr: 'https://x'}\n"
     )
     outcome = run_function(resource_list(OPT_IN, function_config=config), PLATFORM)
-    assert outcome.failed
-    assert "functionConfig: unknown setting 'vaultAdr'" in outcome.results[0].message
+    assert outcome.exit_code == 2  # a bad platform setting, like a bad flag
+    assert "functionConfig: unknown setting 'vaultAdr'" in outcome.problems[0].message
     for bad in ("items: [", "apiVersion: v1\nkind: Pod\n", "- a\n"):
         outcome = run_function(bad, PLATFORM)
-        assert outcome.failed
+        assert outcome.exit_code == 1
         assert load(outcome.text)["kind"] == "ResourceList"
 
 
@@ -180,14 +182,14 @@ def test_exec_plugin_protocol_takes_a_stream_and_the_config_object() -> None:
     config = "apiVersion: vault-exec.dev/v1alpha1\nkind: VaultExec\nspec:\n  vaultAddr: https://v.example\n"
     outcome = run_exec_plugin(stream + pod, config, Options())
     assert not outcome.failed
-    documents = outcome.text.split("---\n")[1:]
+    documents = outcome.text.split("---\n")
     assert len(documents) == 2
-    assert "name: a  # keep me" in documents[0]
+    assert documents[0] == "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a  # keep me\n"
     assert "https://v.example" in documents[1]
     bad = run_exec_plugin(pod.replace("role:", "rol:"), config, Options())
     assert bad.failed
     assert bad.text == ""
-    assert bad.results[0].format().startswith("error: unknown annotation vault.hashicorp.com/rol")
+    assert bad.problems[0].format().startswith("-:8:5: unknown annotation vault.hashicorp.com/rol")
 
 
 def test_cli_krm_reads_stdin_and_exits_1_on_error_results() -> None:
@@ -201,7 +203,7 @@ def test_cli_krm_reads_stdin_and_exits_1_on_error_results() -> None:
     bad = runner.invoke(main, ["krm", "--vault-addr", PLATFORM.vault_addr], input=bad_text)
     assert bad.exit_code == 1
     assert "results:" in bad.stdout
-    assert "vault-exec krm: apps/web.yaml: error: unknown annotation" in bad.stderr
+    assert bad.stderr.startswith("apps/web.yaml: unknown annotation vault.hashicorp.com/rol;")
 
 
 @settings(max_examples=150, deadline=None)
@@ -219,9 +221,9 @@ def test_any_input_gives_a_resource_list_or_error_results_never_a_traceback(text
     outcome = run_function(text, PLATFORM)
     assert outcome.text
     if outcome.failed:
-        assert all(result.message for result in outcome.results)
+        assert all(problem.message for problem in outcome.problems)
     plugin = run_exec_plugin(text, "spec: {}", PLATFORM)
     if plugin.failed:
         assert plugin.text == ""
     else:
-        assert plugin.text == "" or plugin.text.startswith("---\n")
+        assert plugin.text == render(text, PLATFORM)[0]  # the render pipeline, exactly

@@ -18,7 +18,6 @@ import socket
 import stat
 import subprocess
 import time
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pytest
 
 from testkit import openbao, rootfs
 from testkit.distroless import BUILD_VENV, ROOT, ensure_bundle, probe_app
+from transformer import __version__
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
     AGENT_EXECUTABLE_NAME,
@@ -155,7 +155,7 @@ def test_installed_bundle_runs_read_only_as_non_root_in_a_rootfs_without_shell_o
     )
     result = rootfs.run(app)
     assert result.returncode == 0, result.stderr.decode()
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    version = __version__
     assert result.stdout.decode().split() == [AGENT_EXECUTABLE_NAME, version]
 
 
@@ -219,7 +219,7 @@ def test_dockerfile_builds_with_the_same_script_and_version_as_make() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "$(BUNDLE_PYTHON) packaging/build_bundle.py --python $(BUNDLE_PYTHON)" in makefile
     assert "BUNDLE_PYTHON ?= /usr/bin/python3.11" in makefile
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    version = __version__
     final = _dockerfile_stages()[-1]
     assert f"ARG VERSION={version}" in final
     assert f"ghcr.io/vault-exec/vault-exec-agent:{version}" in (ROOT / "Dockerfile").read_text()

@@ -83,8 +83,11 @@ def test_manifest_follows_helm4_metadata_rules(manifest: Path) -> None:
     version = str(data["version"])
     assert isinstance(data["version"], str), "quote the version: YAML must give a string"
     assert STRICT_SEMVER.match(version)
-    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    assert version == project["version"] == __version__
+    # The version is written once (transformer/__init__.py); pyproject reads it from there.
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    assert project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"]["attr"] == "transformer.__version__"
+    assert version == __version__
     assert data["runtime"] == "subprocess"
     # postrenderer/v1's config struct is empty: any key in it is rejected.
     assert not data.get("config")

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from transformer import __version__
-from transformer.output.formats import FORMATS, field_path, format_problems, format_text, rule_id
+from transformer import problems as rules
+from transformer.output.formats import FORMATS, RULES, field_path, format_problems
 from transformer.problems import Problem, Resource
 
 DEPLOYMENT = Resource("apps/v1", "Deployment", "shop", "api")
@@ -20,8 +21,24 @@ ANNOTATION_PROBLEM = Problem(
     message="unknown annotation vault.hashicorp.com/rol; did you mean vault.hashicorp.com/role?",
     resource=DEPLOYMENT,
     path=ROLE_PATH,
+    rule=rules.ANNOTATION,
 )
-YAML_PROBLEM = Problem(filename="deploy/bad.yaml", line=3, col=1, message="invalid YAML: x")
+YAML_PROBLEM = Problem(
+    filename="deploy/bad.yaml",
+    line=3,
+    col=1,
+    message="invalid YAML: x",
+    rule=rules.INVALID_MANIFEST,
+)
+PLATFORM_PROBLEM = Problem(
+    filename="deploy/api.yaml",
+    line=20,
+    col=9,
+    message="vault.hashicorp.com/service: https://evil.example is not an allowed Vault address",
+    resource=DEPLOYMENT,
+    path=(*ROLE_PATH[:-1], "vault.hashicorp.com/service"),
+    rule=rules.PLATFORM,
+)
 WARNING = Problem(
     filename="-",
     line=0,
@@ -39,20 +56,17 @@ def test_field_path_brackets_keys_with_dots_and_indexes() -> None:
     assert field_path(()) == ""
 
 
-def test_text_line_has_location_severity_message_and_resource() -> None:
-    assert format_text(ANNOTATION_PROBLEM) == (
-        "deploy/api.yaml:12:9: error: unknown annotation vault.hashicorp.com/rol; "
-        "did you mean vault.hashicorp.com/role? (Deployment/shop/api)"
+def test_text_is_the_one_problem_line() -> None:
+    assert format_problems([ANNOTATION_PROBLEM, WARNING], "text") == (
+        "deploy/api.yaml:12:9: unknown annotation vault.hashicorp.com/rol; "
+        "did you mean vault.hashicorp.com/role? (Deployment/shop/api)\n"
+        "-: warning: a, b: 100% odd second line (Deployment/shop/api)\n"
     )
-    # A message never spans lines: one problem, one line.
-    assert "\n" not in format_text(WARNING)
     assert format_problems([], "text") == ""
 
 
-def test_rules_follow_where_the_problem_is() -> None:
-    assert rule_id(ANNOTATION_PROBLEM) == "annotation"
-    assert rule_id(YAML_PROBLEM) == "invalid-manifest"
-    assert rule_id(WARNING) == "injection"
+def test_every_rule_has_a_sarif_rule() -> None:
+    assert tuple(RULES) == rules.RULES
 
 
 def test_json_lists_every_field() -> None:
@@ -98,7 +112,7 @@ def test_sarif_is_a_valid_2_1_0_log() -> None:
     assert driver["name"] == "vault-exec"
     assert driver["version"] == __version__
     rule_ids = [rule["id"] for rule in driver["rules"]]
-    assert set(rule_ids) == {"annotation", "invalid-manifest", "injection"}
+    assert set(rule_ids) == {"annotation", "invalid-manifest", "injection", "platform"}
     first, second, third = run["results"]
     assert first["ruleId"] == "annotation"
     assert rule_ids[first["ruleIndex"]] == "annotation"
@@ -123,3 +137,11 @@ def test_every_format_handles_no_problems(fmt: str) -> None:
         assert json.loads(out)["runs"][0]["results"] == []
     else:
         assert out == ""
+
+
+def test_rule_ids_come_from_where_the_problem_was_found() -> None:
+    """A platform refusal on an annotation is a platform problem, not an annotation one
+    (the rule is the problem's own, never guessed from its field path)."""
+    log = json.loads(format_problems([PLATFORM_PROBLEM, ANNOTATION_PROBLEM], "sarif"))
+    assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["platform", "annotation"]
+    assert json.loads(format_problems([PLATFORM_PROBLEM], "json"))[0]["rule"] == "platform"

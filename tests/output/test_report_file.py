@@ -13,7 +13,7 @@ from transformer.output.report_file import write_report
 from transformer.problems import Problem, Resource
 
 PROBLEM = Problem("-", 7, 5, "unknown annotation x", Resource("v1", "Pod", "shop", "web"))
-LINE = "vault-exec: -:7:5: unknown annotation x (Pod/shop/web)\n"
+LINE = "-:7:5: unknown annotation x (Pod/shop/web)\n"
 BAD_POD = """\
 apiVersion: v1
 kind: Pod
@@ -61,7 +61,7 @@ def test_render_report_option_and_environment(tmp_path: Path) -> None:
     assert failed.stdout == ""
     lines = report.read_text().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("vault-exec: -:8:5: unknown annotation vault.hashicorp.com/rol")
+    assert lines[0].startswith("-:8:5: unknown annotation vault.hashicorp.com/rol")
     from_env = tmp_path / "from-env.txt"
     again = runner.invoke(
         main,

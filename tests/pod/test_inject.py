@@ -20,8 +20,9 @@ from transformer.agent.contract import (
     PROJECTED_TOKEN_PATH,
 )
 from transformer.options import Options
+from transformer.pod.facts import StreamFacts
 from transformer.pod.inject import find_pod_templates, inject
-from transformer.yaml import kube as yamlio
+from transformer.yaml import kube, roundtrip
 
 P = "vault.hashicorp.com/"
 OPTIONS = Options(vault_addr="https://vault.example:8200")
@@ -306,14 +307,14 @@ def test_skip_hooks() -> None:
 
 
 def test_works_on_ruamel_round_trip_maps_and_keeps_comments() -> None:
-    text = yamlio.dump_document(deployment()).replace(
+    text = kube.dump_document(deployment()).replace(
         "kind: Deployment\n", "kind: Deployment  # the app\n"
     )
-    document = yamlio.load_roundtrip(text)
+    document = roundtrip.load_roundtrip(text)
     assert inject(document, OPTIONS).changed
-    out = yamlio.dump_roundtrip(document)
+    out = roundtrip.dump_roundtrip(document)
     assert "kind: Deployment  # the app" in out
-    assert yamlio.load_document(out)["spec"]["template"]["spec"]["containers"][0]["command"][0] == (
+    assert kube.load_document(out)["spec"]["template"]["spec"]["containers"][0]["command"][0] == (
         AGENT_EXECUTABLE
     )
 
@@ -326,18 +327,18 @@ def test_find_pod_templates_re_export() -> None:
 
 def test_service_account_without_automount_gets_a_projected_token() -> None:
     """The kubelet mounts no token when the pod's ServiceAccount says so."""
-    tokenless = {("prod", "api")}
+    tokenless = StreamFacts(frozenset({("prod", "api")}))
     obj = deployment(serviceAccountName="api")
-    inject(obj, OPTIONS, tokenless_service_accounts=tokenless)
+    inject(obj, OPTIONS, tokenless)
     assert "vault-exec-token" in [v["name"] for v in pod_spec_of(obj)["volumes"]]
 
     other = deployment(serviceAccountName="other")
-    inject(other, OPTIONS, tokenless_service_accounts=tokenless)
+    inject(other, OPTIONS, tokenless)
     assert "vault-exec-token" not in [v["name"] for v in pod_spec_of(other)["volumes"]]
 
     # The pod's own automountServiceAccountToken: true wins over its ServiceAccount's.
     overridden = deployment(serviceAccountName="api", automountServiceAccountToken=True)
-    inject(overridden, OPTIONS, tokenless_service_accounts=tokenless)
+    inject(overridden, OPTIONS, tokenless)
     assert "vault-exec-token" not in [v["name"] for v in pod_spec_of(overridden)["volumes"]]
 
 

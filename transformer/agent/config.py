@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 #: The schema's ``vault.address`` pattern (a test checks they are the same).
 #: ``address_matches`` implements it by hand (``re`` costs start-up time); a test
 #: checks it against ``re.search`` like JSON Schema applies it.
-ADDRESS_PATTERN = r"^https?://[^\s/]+(/.*)?$"
+ADDRESS_PATTERN = r"^https?://[^\s/]+(/\S*)?$"
 
 AUTH_METHODS = ("kubernetes", "jwt", "token")
 
@@ -186,12 +186,12 @@ def address_matches(address: str) -> bool:
 
 
 def _authority_then_path(rest: str) -> bool:
-    # [^\s/]+ then optionally "/" and anything but a newline ("." in re).
+    # [^\s/]+ then optionally "/" and no whitespace (\S*).
     slash = rest.find("/")
     authority = rest if slash < 0 else rest[:slash]
     if not authority or any(char.isspace() for char in authority):
         return False
-    return slash < 0 or "\n" not in rest[slash:]
+    return slash < 0 or not any(char.isspace() for char in rest[slash:])
 
 
 def _check_auth(auth: object, problems: list[str]) -> None:

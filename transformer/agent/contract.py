@@ -1,4 +1,6 @@
-"""Constants shared by the transformer, the agent and the bundle build.
+"""The pod contract: every name and path the transformer writes into a pod spec and the
+agent (or the bundle build) relies on, in one module both halves import. It imports
+nothing, so the agent pays nothing for it.
 
 The bundle's ELF interpreter and rpath are patched to an absolute path at build
 time, so the path where the app container mounts the bundle is baked into the
@@ -9,7 +11,7 @@ transformer (which writes the pod spec) and the agent (``install``).
 from __future__ import annotations
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # typing costs the agent's start-up ~15 ms; mypy alone needs Final
+if TYPE_CHECKING:  # typing costs the agent start-up time (bench/); only mypy needs Final
     from typing import Final
 
 #: Where app containers mount the agent bundle (read-only), and where the bundle
@@ -36,3 +38,8 @@ PROJECTED_TOKEN_PATH: Final = f"{PROJECTED_TOKEN_DIR}/token"
 
 #: Version of the agent config format written by the transformer.
 CONFIG_VERSION: Final = 1
+
+#: The init container that copies the bundle, and the pod's volumes vault-exec adds.
+INSTALL_CONTAINER: Final = "vault-exec-install"
+AGENT_VOLUME: Final = "vault-exec-agent"
+TOKEN_VOLUME: Final = "vault-exec-token"

@@ -20,7 +20,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from transformer.errors import ConfigError
-from transformer.options import Options, normalize_address, options_from_mapping
+from transformer.options import Options, options_from_mapping
 
 HELM = "helm"
 KUSTOMIZE = "kustomize"
@@ -173,13 +173,9 @@ def app_options(platform: Options, ctx: AppContext) -> Options:
     """
     overrides = dict(ctx.option_overrides)
     if "vaultAddr" in overrides:
-        wanted = normalize_address(overrides["vaultAddr"])
-        if wanted not in platform.allowed_vault_addrs:
-            allowed = ", ".join(platform.allowed_vault_addrs) or "none configured"
-            raise ConfigError(
-                f"vault-addr {wanted!r} is not one of the platform's allowed Vault addresses "
-                f"({allowed}; set VAULT_EXEC_ALLOWED_VAULT_ADDRS on the plugin sidecar)"
-            )
+        refusal = platform.address_refusal(overrides["vaultAddr"])
+        if refusal is not None:
+            raise ConfigError(f"plugin parameter vault-addr: {refusal}")
         overrides["allowedVaultAddrs"] = ",".join(platform.allowed_vault_addrs)
     try:
         return options_from_mapping(overrides, platform)
@@ -263,15 +259,16 @@ def flatten_lists(stream: str) -> str:
     """
     if not _LIST_KIND.search(stream):
         return stream  # the usual case: no document needs loading at all
-    from transformer.yaml import kube as yamlio
+    from transformer.yaml import kube
+    from transformer.yaml.stream import split_documents
 
     pieces: list[str] = []
-    for chunk in yamlio.split_documents(stream):
+    for chunk in split_documents(stream):
         if not _LIST_KIND.search(chunk.text):
             pieces.append(chunk.text)
             continue
         body = chunk.text[len(chunk.prefix) :]
-        document = yamlio.load_document(body)
+        document = kube.load_document(body)
         items = document.get("items") if isinstance(document, Mapping) else None
         kind = document.get("kind") if isinstance(document, Mapping) else None
         if not (isinstance(kind, str) and kind.endswith("List") and isinstance(items, list)):
@@ -279,6 +276,6 @@ def flatten_lists(stream: str) -> str:
             continue
         for item in items:
             if isinstance(item, Mapping):
-                pieces.append("---\n" + yamlio.dump_document(item))
+                pieces.append("---\n" + kube.dump_document(item))
     out = "".join(pieces)
     return out if out.endswith("\n") or not out else out + "\n"

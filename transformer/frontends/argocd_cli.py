@@ -9,13 +9,12 @@ the Argo CD UI when the command fails, so every failure is one clear line there.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
 
-from transformer.errors import VaultExecError
+from transformer.errors import InputError, LocatedInputError, ToolError
 from transformer.frontends import argocd
 from transformer.options import CONFIG_FILE_ENV_VAR, load_options
 from transformer.problems import Problem, has_errors
@@ -23,10 +22,6 @@ from transformer.problems import Problem, has_errors
 #: How deep ``discover`` looks, and at what: enough for a chart or an overlay tree.
 _DISCOVER_MAX_FILES = 2000
 _DISCOVER_SUFFIXES = (".yaml", ".yml", ".tpl", ".json")
-
-
-class ToolError(VaultExecError):
-    """helm or kustomize could not be run or failed."""
 
 
 def _run_tool(step: str, argv: Sequence[str], environ: Mapping[str, str], cwd: Path) -> str:
@@ -93,58 +88,44 @@ def _generate(environ: Mapping[str, str], cwd: Path) -> tuple[str, list[Problem]
     return argocd.flatten_lists(output), problems
 
 
-def _fail(message: str) -> None:
-    click.echo(f"vault-exec argocd: {message}", err=True)
-    sys.exit(1)
-
-
 @click.group(name="argocd")
 def argocd_group() -> None:
     """Commands run by the Argo CD config management plugin (see argocd/plugin.yaml)."""
 
 
 @argocd_group.command(name="generate")
-def generate_command() -> None:
+@click.pass_context
+def generate_command(ctx: click.Context) -> None:
     """Render the Application's source and inject vault-exec; print the stream."""
-    from transformer.output.formats import format_text
+    from transformer.frontends.cli import report, write_output
 
-    try:
-        stream, problems = _generate(os.environ, Path.cwd())
-    except VaultExecError as error:
-        _fail(str(error))
-        return
-    for problem in problems:
-        click.echo(format_text(problem), err=True)
-    if has_errors(problems):
-        sys.exit(1)
-    sys.stdout.write(stream)
+    stream, problems = _generate(os.environ, Path.cwd())
+    code = report(problems)
+    if code:
+        ctx.exit(code)
+    write_output(stream)
 
 
 @argocd_group.command(name="init")
 def init_command() -> None:
     """Build a chart's dependencies when it declares any (``helm dependency build``)."""
-    from transformer.yaml import kube as yamlio
+    from transformer.yaml import kube
 
     cwd = Path.cwd()
     chart_file = cwd / "Chart.yaml"
     if not chart_file.is_file():
         return
     try:
-        chart = yamlio.load_document(chart_file.read_text(encoding="utf-8"))
+        chart = kube.load_document(chart_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
-        _fail(f"Chart.yaml: cannot read: {error}")
-        return
-    except yamlio.YamlSyntaxError as error:
-        _fail(f"Chart.yaml:{error.line}:{error.col}: {error.message}")
-        return
+        raise InputError(f"Chart.yaml: cannot read: {error}") from None
+    except kube.YamlSyntaxError as error:
+        raise LocatedInputError("Chart.yaml", error.line, error.col, error.message) from None
     if not argocd.chart_has_dependencies(chart):
         return
     helm = argocd.tool_command(os.environ, argocd.HELM_COMMAND_ENV, argocd.HELM_COMMAND)
-    try:
-        # init's stdout is ignored by Argo CD; keep it off ours anyway (logs only).
-        _run_tool("helm dependency build", argocd.helm_dependency_argv(helm), os.environ, cwd)
-    except VaultExecError as error:
-        _fail(str(error))
+    # init's stdout is ignored by Argo CD; keep it off ours anyway (logs only).
+    _run_tool("helm dependency build", argocd.helm_dependency_argv(helm), os.environ, cwd)
 
 
 @argocd_group.command(name="discover")

@@ -15,45 +15,63 @@ from typing import Any, TypeVar
 import click
 
 from transformer import __version__
-from transformer.errors import InputError, LocatedInputError, VaultExecError
+from transformer.errors import (
+    EXIT_BUG,
+    EXIT_PROBLEMS,
+    InputError,
+    LocatedInputError,
+    VaultExecError,
+)
 from transformer.frontends.argocd_cli import argocd_group
 from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
-from transformer.problems import Problem, has_errors
+from transformer.problems import Problem, has_errors, one_line
 
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_BUG = 3
 DEBUG_ENV_VAR = "VAULT_EXEC_DEBUG"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Main(click.Group):
-    """One handler for the whole program: users see one line, never a traceback."""
+def _guarded(ctx: click.Context, run: Callable[[], Any]) -> Any:
+    """The one handler: users see one line per error, never a traceback (exit codes in
+    :mod:`transformer.errors`)."""
+    try:
+        return run()
+    except (click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
+    except VaultExecError as error:
+        # A located problem is a problem line like any other; the rest say who speaks.
+        prefix = "" if isinstance(error, LocatedInputError) else "vault-exec: "
+        click.echo(one_line(f"{prefix}{error}"), err=True)
+        ctx.exit(error.exit_code)
+    except BrokenPipeError:
+        # The reader went away (| head): nothing useful left to say.
+        sys.stderr.close()
+        ctx.exit(EXIT_PROBLEMS)
+    except Exception as error:
+        if ctx.meta.get("vault_exec.debug") or os.environ.get(DEBUG_ENV_VAR):
+            raise
+        click.echo(
+            one_line(
+                f"vault-exec: internal error: {type(error).__name__}: {error} "
+                f"(this is a bug in vault-exec; run with --debug or {DEBUG_ENV_VAR}=1 for details)"
+            ),
+            err=True,
+        )
+        ctx.exit(EXIT_BUG)
+
+
+class GuardedCommand(click.Command):
+    """A console script of its own (the kustomize exec plugin) under the one handler."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except VaultExecError as error:
-            # A located problem is a problem line like any other; the rest say who speaks.
-            prefix = "" if isinstance(error, LocatedInputError) else "vault-exec: "
-            click.echo(f"{prefix}{error}", err=True)
-            ctx.exit(error.exit_code)
-        except BrokenPipeError:
-            # The reader went away (| head): nothing useful left to say.
-            sys.stderr.close()
-            ctx.exit(EXIT_PROBLEMS)
-        except Exception as error:
-            if ctx.meta.get("vault_exec.debug"):
-                raise
-            click.echo(
-                f"vault-exec: internal error: {type(error).__name__}: {error} "
-                "(this is a bug in vault-exec; run with --debug for details)",
-                err=True,
-            )
-            ctx.exit(EXIT_BUG)
+        return _guarded(ctx, lambda: super(GuardedCommand, self).invoke(ctx))
+
+
+class _Main(click.Group):
+    """``vault-exec`` and every subcommand under the one handler."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _guarded(ctx, lambda: super(_Main, self).invoke(ctx))
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -252,11 +270,10 @@ def krm(ctx: click.Context, /, **params: Any) -> None:
 
     options = options_from_params(params)
     outcome = run_function(read_sources(["-"])[0][1], options)
-    for result in outcome.results:
-        click.echo(f"vault-exec krm: {result.format()}", err=True)
+    report(outcome.problems)
     write_output(outcome.text)
-    if outcome.failed:
-        ctx.exit(EXIT_PROBLEMS)
+    if outcome.exit_code:
+        ctx.exit(outcome.exit_code)
 
 
 # The Argo CD plugin's commands live beside their decisions (transformer/argocd.py).

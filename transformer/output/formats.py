@@ -1,8 +1,8 @@
 """Formatting problems for people and for CI systems (pure: problems in, text out).
 
-``vault-exec check`` prints through here; the KRM function and the Helm 4 report
-file reuse :func:`field_path` and :func:`format_text` so a problem reads the same
-wherever it surfaces.
+Each format is a view of the same :class:`~transformer.problems.Problem` record: the
+text line is :meth:`Problem.format` (what every surface prints), the rule is the one
+the problem was created with.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from transformer import __version__
+from transformer import problems as rules
 from transformer.problems import Problem
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -20,23 +21,27 @@ TOOL_NAME = "vault-exec"
 TOOL_URI = "https://github.com/vault-exec/vault-exec"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
-#: SARIF rules. Problem carries no rule code, so the rule is derived from where the
-#: problem sits (see :func:`rule_id`); three rules keep code-scanning filters useful.
+#: SARIF rule of each :data:`transformer.problems.RULES` entry: (name, description).
 RULES: dict[str, tuple[str, str]] = {
-    "invalid-manifest": (
+    rules.INVALID_MANIFEST: (
         "InvalidManifest",
-        "The file is not a readable stream of Kubernetes objects (invalid YAML or a "
-        "document that is not an object).",
+        "The file is not a readable stream of Kubernetes objects (invalid YAML, a "
+        "document that is not an object, or no object at all).",
     ),
-    "annotation": (
+    rules.ANNOTATION: (
         "InvalidVaultAnnotation",
         "A vault.hashicorp.com/ annotation is unknown, misspelt, has a bad value, or "
         "asks for something exec mode cannot do.",
     ),
-    "injection": (
+    rules.INJECTION: (
         "NotInjectable",
         "The pod template opts in to vault-exec but cannot be rewritten (for example a "
-        "container with no command to exec, or a Vault address the platform did not allow).",
+        "kind vault-exec does not rewrite, or a container with no command to exec).",
+    ),
+    rules.PLATFORM: (
+        "PlatformPolicy",
+        "The pod asks for something the platform's settings do not allow or do not "
+        "provide (a Vault address outside the allowed list, no Vault address at all).",
     ),
 }
 
@@ -56,30 +61,12 @@ def field_path(path: Sequence[str | int]) -> str:
     return "".join(out)
 
 
-def rule_id(problem: Problem) -> str:
-    """The SARIF rule a problem belongs to (see :data:`RULES`)."""
-    if problem.resource is None and not problem.path:
-        return "invalid-manifest"
-    if any(isinstance(p, str) and p.startswith("vault.hashicorp.com/") for p in problem.path):
-        return "annotation"
-    return "injection"
-
-
 def _signature(problem: Problem) -> str:
     return f" ({problem.resource.signature()})" if problem.resource is not None else ""
 
 
-def format_text(problem: Problem) -> str:
-    """``path:line:col: severity: message (Kind/ns/name)`` — one line per problem."""
-    message = " ".join(problem.message.splitlines())
-    return (
-        f"{problem.filename}:{problem.line}:{problem.col}: {problem.severity}: "
-        f"{message}{_signature(problem)}"
-    )
-
-
 def _text(problems: Sequence[Problem]) -> str:
-    return "".join(format_text(p) + "\n" for p in problems)
+    return "".join(p.format() + "\n" for p in problems)
 
 
 def _json(problems: Sequence[Problem]) -> str:
@@ -100,7 +87,7 @@ def _json(problems: Sequence[Problem]) -> str:
                 "column": p.col,
                 "severity": p.severity,
                 "message": p.message,
-                "rule": rule_id(p),
+                "rule": p.rule,
                 "resource": resource,
                 "field": field_path(p.path) if p.path else None,
                 "documentIndex": p.doc_index,
@@ -129,7 +116,7 @@ def _github(problems: Sequence[Problem]) -> str:
                 props.append(f"line={p.line}")
                 if p.col > 0:
                     props.append(f"col={p.col}")
-        props.append(f"title={_escape_property(TOOL_NAME + ' ' + rule_id(p))}")
+        props.append(f"title={_escape_property(TOOL_NAME + ' ' + p.rule)}")
         lines.append(f"::{level} {','.join(props)}::{_escape_data(p.message + _signature(p))}\n")
     return "".join(lines)
 
@@ -138,7 +125,7 @@ def _sarif(problems: Sequence[Problem]) -> str:
     rule_ids = list(RULES)
     results: list[dict[str, Any]] = []
     for p in problems:
-        rid = rule_id(p)
+        rid = p.rule
         result: dict[str, Any] = {
             "ruleId": rid,
             "ruleIndex": rule_ids.index(rid),

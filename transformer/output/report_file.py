@@ -2,10 +2,10 @@
 
 Helm 4 runs a post-renderer plugin with its stderr captured and never shown, not even
 when the plugin fails: the user sees only `plugin "vault-exec" exited with error`
-(protocols.md section 2.3). Helm 3 hides stderr on success (warnings). So ``render``
-can also write its problem lines to a report file (``--report FILE`` or
-``VAULT_EXEC_REPORT``), and, when it runs as a Helm plugin (``HELM_PLUGIN_NAME`` is
-set), to the controlling terminal when there is one.
+(docs/helm4-errors.md). Helm 3 hides stderr on success (warnings). So ``render`` can
+also write its problem lines (the same lines as on stderr) to a report file
+(``--report FILE`` or ``VAULT_EXEC_REPORT``), and, when it runs as a Helm plugin
+(``HELM_PLUGIN_NAME`` is set), to the controlling terminal when there is one.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ TERMINAL = "/dev/tty"
 
 
 def _lines(problems: Sequence[Problem]) -> str:
-    return "".join(f"vault-exec: {problem.format()}\n" for problem in problems)
+    return "".join(f"{problem.format()}\n" for problem in problems)
 
 
 def write_report(

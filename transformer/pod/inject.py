@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import (
     Callable,
-    Collection,
     Iterator,
     Mapping,
     MutableMapping,
@@ -21,15 +20,19 @@ from typing import Any
 
 from transformer.agent.contract import (
     AGENT_EXECUTABLE,
+    AGENT_VOLUME,
     BUNDLE_MOUNT_PATH,
     CONFIG_ENV_VAR,
     CONFIG_VERSION,
+    INSTALL_CONTAINER,
     INSTALL_TARGET_PATH,
     PROJECTED_TOKEN_DIR,
     PROJECTED_TOKEN_PATH,
+    TOKEN_VOLUME,
 )
 from transformer.options import Options, normalize_address
 from transformer.pod import annotations as ann
+from transformer.pod.facts import NO_FACTS, StreamFacts
 from transformer.pod.kinds import (
     POD_TEMPLATE_PATHS,
     PodTemplate,
@@ -37,11 +40,8 @@ from transformer.pod.kinds import (
     is_helm_hook,
 )
 from transformer.pod.kinds import find_pod_templates as _find
-from transformer.problems import FieldPath, Problem, Resource
+from transformer.problems import ANNOTATION, INJECTION, PLATFORM, FieldPath, Problem, Resource
 
-INSTALL_CONTAINER = "vault-exec-install"
-AGENT_VOLUME = "vault-exec-agent"
-TOKEN_VOLUME = "vault-exec-token"
 #: The bundle is a few tens of MiB; the limit keeps a runaway copy off the node disk.
 AGENT_VOLUME_SIZE_LIMIT = "64Mi"
 TOKEN_EXPIRATION_SECONDS = 3600
@@ -68,16 +68,14 @@ def find_pod_templates(obj: Any) -> Iterator[tuple[FieldPath, MutableMapping[str
 def inject(
     obj: MutableMapping[str, Any],
     options: Options,
-    *,
-    tokenless_service_accounts: Collection[tuple[str, str]] = (),
+    facts: StreamFacts = NO_FACTS,
 ) -> Findings:
     """Rewrite every opted-in pod template of ``obj`` in place, or report why not.
 
     All templates are checked before any is changed: with a problem, ``obj`` is
     left as it was. Problems carry a field path, not yet a line.
-    ``tokenless_service_accounts`` holds the (namespace, name) of ServiceAccounts
-    seen with ``automountServiceAccountToken: false``: their pods get a projected
-    token too (the pod spec alone does not show it).
+    ``facts`` are what the rest of the stream says (a ServiceAccount that turns the
+    token automount off: its pods get a projected token too).
     """
     findings = Findings()
     plans = []
@@ -88,7 +86,7 @@ def inject(
             findings.problems += _unsupported_kind_problems(found)
             continue
         findings.problems += _misplaced_annotation_problems(found)
-        plan, problems = _plan(found, options, tokenless_service_accounts)
+        plan, problems = _plan(found, options, facts)
         findings.problems += problems
         if plan is not None:
             plans.append(plan)
@@ -122,6 +120,7 @@ def _unsupported_kind_problems(found: PodTemplate) -> list[Problem]:
             f"vault-exec cannot inject {kind}: it rewrites only {supported} and List items",
             resource,
             path=(*found.path, "metadata", "annotations", ann.INJECT),
+            rule=INJECTION,
         )
     ]
 
@@ -147,6 +146,7 @@ def _misplaced_annotation_problems(found: PodTemplate) -> list[Problem]:
             "in most charts: podAnnotations)",
             found.resource,
             path=(*found.owner_path, "metadata", "annotations", ann.INJECT),
+            rule=ANNOTATION,
         )
     ]
 
@@ -215,21 +215,23 @@ def _list(mapping: MutableMapping[str, Any], key: str) -> MutableSequence[Any]:
 
 
 def _plan(
-    found: PodTemplate, options: Options, tokenless_service_accounts: Collection[tuple[str, str]]
+    found: PodTemplate, options: Options, facts: StreamFacts
 ) -> tuple[_Plan | None, list[Problem]]:
     template, path, resource = found.template, found.path, found.resource
     annotations = _annotations(template)
     annotations_path = (*path, "metadata", "annotations")
 
-    def problem(message: str, where: FieldPath) -> Problem:
-        return Problem("-", 0, 0, message, resource, path=where)
+    def problem(message: str, where: FieldPath, rule: str = INJECTION) -> Problem:
+        return Problem("-", 0, 0, message, resource, path=where, rule=rule)
 
     if ann.decide(annotations) is not ann.Decision.INJECT:
         return None, []
     request, annotation_problems = ann.parse(annotations)
     if request is None:
         return None, [
-            problem(p.message, (*annotations_path, p.key) if p.key else annotations_path)
+            problem(
+                p.message, (*annotations_path, p.key) if p.key else annotations_path, ANNOTATION
+            )
             for p in annotation_problems
         ]
     problems: list[Problem] = []
@@ -247,14 +249,13 @@ def _plan(
     address = options.vault_addr
     if request.service is not None:
         address = normalize_address(request.service)
-        if address not in options.allowed_vault_addrs:
-            allowed = ", ".join(options.allowed_vault_addrs) or "none"
+        refusal = options.address_refusal(address)
+        if refusal is not None:
             problems.append(
                 problem(
-                    f"{ann.PREFIX}service: {address} is not an allowed Vault address "
-                    f"(allowed: {allowed}); the platform decides where service-account "
-                    "tokens may be sent",
+                    f"{ann.PREFIX}service: {refusal}",
                     (*annotations_path, ann.PREFIX + "service"),
+                    PLATFORM,
                 )
             )
     elif not address:
@@ -263,6 +264,7 @@ def _plan(
                 "no Vault address: pass --vault-addr, set vaultAddr in the config file, "
                 "or set VAULT_EXEC_VAULT_ADDR or VAULT_ADDR",
                 (*annotations_path, ann.INJECT),
+                PLATFORM,
             )
         )
 
@@ -280,6 +282,7 @@ def _plan(
                     f"{ann.PREFIX}agent-inject-containers names {name!r}, which is not a "
                     f"container of this pod (containers: {', '.join(by_name)})",
                     (*annotations_path, ann.PREFIX + "agent-inject-containers"),
+                    ANNOTATION,
                 )
             )
     selected = [name for name in selected if name in by_name]
@@ -290,6 +293,7 @@ def _plan(
                     f"{ann.EXEC_COMMAND_PREFIX}{name}: {name!r} is not an injected container "
                     f"(injected: {', '.join(selected) or 'none'})",
                     (*annotations_path, ann.EXEC_COMMAND_PREFIX + name),
+                    ANNOTATION,
                 )
             )
     if request.exec_command is not None and len(selected) > 1:
@@ -298,6 +302,7 @@ def _plan(
                 f"{ann.EXEC_COMMAND} is ambiguous with {len(selected)} injected containers "
                 f"({', '.join(selected)}): use {ann.EXEC_COMMAND_PREFIX}<container> for each",
                 (*annotations_path, ann.EXEC_COMMAND),
+                ANNOTATION,
             )
         )
     rewrites: list[tuple[MutableMapping[str, Any], tuple[str, ...]]] = []
@@ -323,7 +328,7 @@ def _plan(
         problems.append(
             problem(f"the pod already has an init container named {INSTALL_CONTAINER!r}", spec_path)
         )
-    needs_token = _needs_projected_token(spec, found, tokenless_service_accounts)
+    needs_token = _needs_projected_token(spec, found, facts)
     existing_volumes = spec.get("volumes")
     if not isinstance(existing_volumes, MutableSequence):
         existing_volumes = []
@@ -376,16 +381,14 @@ def _plan(
     )
 
 
-def _needs_projected_token(
-    spec: Mapping[str, Any], found: PodTemplate, tokenless: Collection[tuple[str, str]]
-) -> bool:
+def _needs_projected_token(spec: Mapping[str, Any], found: PodTemplate, facts: StreamFacts) -> bool:
     """Will the kubelet mount no service-account token into this pod?"""
     automount = spec.get("automountServiceAccountToken")
     if automount is not None:
         return automount is False  # the pod's own word wins over its ServiceAccount's
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     namespace = found.resource.namespace if found.resource is not None else ""
-    return (namespace, str(account)) in tokenless
+    return not facts.token_mounted(namespace, str(account))
 
 
 def _original_command(
