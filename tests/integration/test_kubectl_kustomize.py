@@ -153,3 +153,70 @@ def test_kubectl_kustomize_skips_exec_krm_functions_silently(tmp_path: Path) -> 
     assert built.returncode == 0, built.stderr
     assert "vault-exec-agent" not in built.stdout
     assert "agent-inject-status" not in built.stdout
+
+
+TOKENLESS_ACCOUNT = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: api
+automountServiceAccountToken: false
+"""
+
+
+def _token_volume(deployment: dict[str, object]) -> list[object]:
+    spec = deployment["spec"]["template"]["spec"]  # type: ignore[index]
+    return [v for v in spec.get("volumes", []) if "projected" in v]
+
+
+@pytest.mark.slow
+def test_a_tokenless_service_account_gets_its_pods_a_projected_token_in_kustomize_too(
+    tmp_path: Path,
+) -> None:
+    """The ServiceAccount in the same kustomization turns the token automount off: the
+    pod needs the projected token, exactly as `vault-exec render` gives it (before the
+    one pipeline, the exec plugin and the KRM function gave none: a crash-looping pod)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    _kustomization(app, "role")
+    (app / "deploy.yaml").write_text(
+        (app / "deploy.yaml")
+        .read_text()
+        .replace(
+            "    spec:\n      containers:",
+            "    spec:\n      serviceAccountName: api\n      containers:",
+        )
+        + "---\n"
+        + TOKENLESS_ACCOUNT
+    )
+    built = _build(app, _plugin_home(tmp_path))
+    assert built.returncode == 0, built.stderr
+    by_kind = {doc["kind"]: doc for doc in yaml.safe_load_all(built.stdout)}
+    volumes = _token_volume(by_kind["Deployment"])
+    assert len(volumes) == 1, "kubectl kustomize + exec plugin: no projected token"
+
+    # The same resources through `vault-exec render` and the KRM function: the same pod.
+    kustomization = app / "kustomization.yaml"
+    kustomization.write_text(
+        kustomization.read_text().replace("transformers: [vault-exec.yaml]\n", "")
+    )
+    plain = _build(app)
+    assert plain.returncode == 0, plain.stderr
+    stream = plain.stdout
+    rendered = subprocess.run(
+        [str(VAULT_EXEC), "render", "--vault-addr", "https://vault.example:8200",
+         "--agent-image", "registry.example/vault-exec-agent:test"],
+        input=stream, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    docs = list(yaml.safe_load_all(stream))
+    resource_list = yaml.safe_dump(
+        {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": docs}
+    )
+    function = subprocess.run(
+        [str(VAULT_EXEC), "krm", "--vault-addr", "https://vault.example:8200",
+         "--agent-image", "registry.example/vault-exec-agent:test"],
+        input=resource_list, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    via_render = {d["kind"]: d for d in yaml.safe_load_all(rendered)}["Deployment"]
+    via_function = {d["kind"]: d for d in yaml.safe_load(function)["items"]}["Deployment"]
+    assert via_render == via_function == by_kind["Deployment"]
