@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from transformer.pod import annotations as ann
+from transformer.pod import schema as schema_module
+from transformer.pod import values
 from transformer.pod.annotations import Decision, decide, did_you_mean, parse
 
 P = "vault.hashicorp.com/"
@@ -70,18 +72,18 @@ def messages(annotations: dict[str, Any]) -> list[str]:
 
 
 def test_schema_is_valid_draft_2020_12() -> None:
-    schema = ann.annotation_schema()
+    schema = schema_module.annotation_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
 
 
 @pytest.mark.parametrize("name", ISSUE_ANNOTATIONS)
 def test_schema_covers_the_issue_list(name: str) -> None:
-    assert P + name in ann.annotation_schema()["properties"]
+    assert P + name in schema_module.annotation_schema()["properties"]
 
 
 def test_schema_pattern_properties() -> None:
-    validator = Draft202012Validator(ann.annotation_schema())
+    validator = Draft202012Validator(schema_module.annotation_schema())
     good = {
         P + "agent-inject-secret-db": "database/creds/app",
         P + "agent-inject-template-db": "{{ . }}",
@@ -300,10 +302,10 @@ def test_default_template_per_engine() -> None:
 
 
 def test_parse_duration_and_split_command() -> None:
-    assert ann.parse_duration("1h2m3s") == 3723.0
-    assert ann.parse_duration("250ms") == 0.25
-    assert ann.parse_duration("30") == 30.0
-    assert ann.split_command('/bin/app --flag="a b" c') == ("/bin/app", "--flag=a b", "c")
+    assert values.parse_duration("1h2m3s") == 3723.0
+    assert values.parse_duration("250ms") == 0.25
+    assert values.parse_duration("30") == 30.0
+    assert values.split_command('/bin/app --flag="a b" c') == ("/bin/app", "--flag=a b", "c")
 
 
 KEYS = st.sampled_from(
@@ -335,14 +337,14 @@ VALUES = st.one_of(
 @settings(max_examples=400, deadline=None)
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
 def test_fast_path_agrees_with_jsonschema(annotations: dict[str, Any]) -> None:
-    schema = ann.annotation_schema()
-    assert ann.conforms(annotations, schema, schema) == Draft202012Validator(schema).is_valid(
-        annotations
-    )
+    schema = schema_module.annotation_schema()
+    assert schema_module.conforms(annotations, schema, schema) == Draft202012Validator(
+        schema
+    ).is_valid(annotations)
 
 
 def test_fast_path_defers_on_unknown_keywords() -> None:
     root: dict[str, Any] = {}
-    assert ann.conforms("x", {"minLength": 2}, root) is None
-    assert ann.conforms("x", {"type": ["string", "null"]}, root) is None
-    assert ann.conforms("x", {"type": "string", "description": "d"}, root) is True
+    assert schema_module.conforms("x", {"minLength": 2}, root) is None
+    assert schema_module.conforms("x", {"type": ["string", "null"]}, root) is None
+    assert schema_module.conforms("x", {"type": "string", "description": "d"}, root) is True

@@ -9,17 +9,13 @@ cross-field rules (a template needs its secret, a role is required).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from jsonschema.protocols import Validator
+from transformer.pod import schema, values
 
 PREFIX = "vault.hashicorp.com/"
 INJECT = PREFIX + "agent-inject"
@@ -211,19 +207,19 @@ def _name_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
 
 
 def _is_known(key: str) -> bool:
-    schema = annotation_schema()
-    if key in schema["properties"]:
+    root = schema.annotation_schema()
+    if key in root["properties"]:
         return True
     return any(
         re.search(pattern, key)
-        for pattern in schema["patternProperties"]
+        for pattern in root["patternProperties"]
         if pattern.startswith("^vault")
     )
 
 
 def did_you_mean(key: str) -> str | None:
     """The known annotation closest to a misspelt ``key``, if any is close."""
-    candidates = [name for name in annotation_schema()["properties"] if name != STATUS]
+    candidates = [name for name in schema.annotation_schema()["properties"] if name != STATUS]
     name = key[len(PREFIX) :]
     # agent-inject-secrets-db -> agent-inject-secret-db: try every pattern form
     # with the user's suffix cut after each of its dashes.
@@ -238,116 +234,13 @@ def did_you_mean(key: str) -> str | None:
     return PREFIX + matches[0] if matches else None
 
 
-@cache
-def annotation_schema() -> dict[str, Any]:
-    # A plain path, not importlib.resources: that costs more to import than the
-    # read (the package is always installed unpacked).
-    package = os.path.dirname(os.path.dirname(__file__))
-    path = os.path.join(package, "schemas", "pod-annotations.schema.json")
-    with open(path, encoding="utf-8") as handle:
-        schema: dict[str, Any] = json.load(handle)
-    return schema
-
-
-@cache
-def _validator() -> Validator:
-    # jsonschema costs ~100 ms to import: only annotations that fail :func:`conforms`
-    # pay for it, to have their errors explained.
-    from jsonschema import Draft202012Validator
-
-    validator: Validator = Draft202012Validator(annotation_schema())
-    return validator
-
-
-def _property_schema(key: str) -> Mapping[str, Any]:
-    schema = annotation_schema()
-    if key in schema["properties"]:
-        return schema["properties"][key]  # type: ignore[no-any-return]
-    for pattern, subschema in schema["patternProperties"].items():
-        if re.search(pattern, key):
-            return subschema  # type: ignore[no-any-return]
-    return {}
-
-
-#: The JSON Schema keywords :func:`conforms` evaluates; others are annotations
-#: (no effect on validity) or make it defer to jsonschema.
-_ASSERTIONS = frozenset(
-    {
-        "type",
-        "enum",
-        "const",
-        "pattern",
-        "properties",
-        "patternProperties",
-        "additionalProperties",
-        "$ref",
-    }
-)
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
-_TYPES: Mapping[str, type | tuple[type, ...]] = {"string": str, "object": Mapping}
-
-
-def conforms(instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> bool | None:
-    """Does ``instance`` validate against ``schema``? None: a keyword this does not know.
-
-    The fast path of validation: a clean pod's annotations are checked by this
-    small interpreter of the schema's own keywords, and jsonschema (~100 ms to
-    import, more than everything else a small release costs) is loaded only to
-    explain a failure. tests/test_annotations.py checks that both always agree.
-    """
-    if not _ASSERTIONS.issuperset(schema.keys() - _ANNOTATIONS):
-        return None
-    results: list[bool | None] = []
-    if "$ref" in schema:
-        reference = schema["$ref"]
-        if not isinstance(reference, str) or not reference.startswith("#/$defs/"):
-            return None
-        results.append(conforms(instance, root["$defs"][reference[len("#/$defs/") :]], root))
-    if "type" in schema:
-        expected = _TYPES.get(schema["type"]) if isinstance(schema["type"], str) else None
-        if expected is None:
-            return None
-        results.append(isinstance(instance, expected))
-    if "enum" in schema:
-        results.append(isinstance(instance, str) and instance in schema["enum"])
-    if "const" in schema:
-        results.append(isinstance(instance, str) and instance == schema["const"])
-    if "pattern" in schema and isinstance(instance, str):
-        results.append(re.search(schema["pattern"], instance) is not None)
-    if isinstance(instance, Mapping) and {
-        "properties",
-        "patternProperties",
-        "additionalProperties",
-    } & (schema.keys()):
-        properties = schema.get("properties", {})
-        patterns = schema.get("patternProperties", {})
-        additional = schema.get("additionalProperties", True)
-        for key, value in instance.items():
-            matched = False
-            if key in properties:
-                matched = True
-                results.append(conforms(value, properties[key], root))
-            for pattern, subschema in patterns.items():
-                if re.search(pattern, key):
-                    matched = True
-                    results.append(conforms(value, subschema, root))
-            if not matched:
-                if additional is False:
-                    results.append(False)
-                elif additional is not True:
-                    results.append(conforms(value, additional, root))
-    if None in results:
-        return None
-    return all(results)
-
-
 def _value_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
     subset = {key: value for key, value in annotations.items() if isinstance(key, str)}
-    schema = annotation_schema()
-    if conforms(subset, schema, schema):
+    root = schema.annotation_schema()
+    if schema.conforms(subset, root, root):
         return []
     problems: dict[str, AnnotationProblem] = {}
-    for error in _validator().iter_errors(subset):
+    for error in schema.validator().iter_errors(subset):
         if not error.path or error.validator == "additionalProperties":
             continue  # unknown names are reported by _name_problems, with a suggestion
         key = str(error.path[0])
@@ -358,7 +251,7 @@ def _value_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
             message = f"{key}: the value must be a string: quote it ({json.dumps(value)!s})"
         else:
             subschema = error.schema if isinstance(error.schema, Mapping) else {}
-            expected = _property_schema(key).get("description") or subschema.get(
+            expected = schema.property_schema(key).get("description") or subschema.get(
                 "description", "valid"
             )
             message = f"{key}: {json.dumps(value)} is not {expected}"
@@ -379,23 +272,6 @@ def _str(annotations: Mapping[str, Any], key: str) -> str | None:
 def _int(annotations: Mapping[str, Any], key: str) -> int | None:
     value = _str(annotations, key)
     return None if value is None else int(value)
-
-
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Go-style ``1m30s`` (or a plain number of seconds) -> seconds."""
-    text = text.strip()
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
-        return float(text)
-    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))
-
-
-def split_command(text: str) -> tuple[str, ...]:
-    """``/server --port 8080`` -> its words, like a shell would split them (none runs)."""
-    return tuple(shlex.split(text))
 
 
 def default_template(path: str) -> str:
@@ -466,7 +342,7 @@ def _build(
         if not isinstance(key, str) or not key.startswith(EXEC_COMMAND):
             continue
         try:
-            words = split_command(value)
+            words = values.split_command(value)
         except ValueError as error:
             problems.append(AnnotationProblem(f"{key}: cannot split {value!r}: {error}", key))
             continue
@@ -475,7 +351,7 @@ def _build(
         else:
             exec_commands[key[len(EXEC_COMMAND_PREFIX) :]] = words
     timeout = _str(annotations, "client-timeout")
-    timeout_seconds = None if timeout is None else parse_duration(timeout)
+    timeout_seconds = None if timeout is None else values.parse_duration(timeout)
     if timeout_seconds is not None and timeout_seconds <= 0:
         problems.append(
             AnnotationProblem(
