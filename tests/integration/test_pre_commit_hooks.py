@@ -101,7 +101,7 @@ def test_hook_fails_with_located_messages_then_passes(tmp_path: Path, hook_repo_
     assert "Failed" in output
     # Located: the misspelt annotation is on line 13, column 9 of the file.
     assert (
-        "deploy/api.yaml:13:9: error: unknown annotation vault.hashicorp.com/rol; "
+        "deploy/api.yaml:13:9: unknown annotation vault.hashicorp.com/rol; "
         "did you mean vault.hashicorp.com/role? (Deployment/api)"
     ) in output
     # Neither the workflow (not Kubernetes) nor the Helm template (excluded) is reported.

@@ -7,9 +7,7 @@ dicts and lists), so a comment-keeping front end can use it too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import (
-    Callable,
     Iterator,
     Mapping,
     MutableMapping,
@@ -19,19 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transformer.agent.contract import (
-    AGENT_EXECUTABLE,
     AGENT_VOLUME,
     BUNDLE_MOUNT_PATH,
     CONFIG_ENV_VAR,
-    CONFIG_VERSION,
     INSTALL_CONTAINER,
-    INSTALL_TARGET_PATH,
     PROJECTED_TOKEN_DIR,
-    PROJECTED_TOKEN_PATH,
     TOKEN_VOLUME,
 )
 from transformer.options import Options, normalize_address
 from transformer.pod import annotations as ann
+from transformer.pod.agent_config import agent_config, agent_config_json
 from transformer.pod.facts import NO_FACTS, StreamFacts
 from transformer.pod.kinds import (
     POD_TEMPLATE_PATHS,
@@ -40,15 +35,8 @@ from transformer.pod.kinds import (
     is_helm_hook,
 )
 from transformer.pod.kinds import find_pod_templates as _find
+from transformer.pod.rewrite import Rewrite, install_container, volumes_and_mounts
 from transformer.problems import ANNOTATION, INJECTION, PLATFORM, FieldPath, Problem, Resource
-
-#: The bundle is a few tens of MiB; the limit keeps a runaway copy off the node disk.
-AGENT_VOLUME_SIZE_LIMIT = "64Mi"
-TOKEN_EXPIRATION_SECONDS = 3600
-DEFAULT_RUN_AS_USER = 65532  # distroless "nonroot"
-DEFAULT_RUN_AS_GROUP = 65532
-DEFAULT_REQUESTS = {"cpu": "50m", "memory": "32Mi"}
-DEFAULT_LIMITS = {"cpu": "500m", "memory": "64Mi"}
 
 
 @dataclass
@@ -163,222 +151,164 @@ def _names(items: object) -> list[str]:
     return [str(item.get("name")) for item in items if isinstance(item, Mapping)]
 
 
-@dataclass
-class _Plan:
-    template: MutableMapping[str, Any]
-    containers: list[tuple[MutableMapping[str, Any], tuple[str, ...]]]
-    init_container: dict[str, Any]
-    volumes: list[dict[str, Any]]
-    mounts: list[dict[str, Any]]
-    config_json: str
-
-    def apply(self) -> None:
-        template = self.template
-        metadata = template.get("metadata")
-        if not isinstance(metadata, MutableMapping):
-            metadata = template["metadata"] = {}
-        annotations = metadata.get("annotations")
-        if not isinstance(annotations, MutableMapping):
-            annotations = metadata["annotations"] = {}
-        annotations[ann.STATUS] = ann.INJECTED
-        spec = template["spec"]
-        init_containers = _list(spec, "initContainers")
-        init_containers.insert(0, self.init_container)
-        _list(spec, "volumes").extend(self.volumes)
-        for container, command in self.containers:
-            _set_after(container, "command", [AGENT_EXECUTABLE, "run", "--", *command], "image")
-            _list(container, "volumeMounts").extend(dict(mount) for mount in self.mounts)
-            _list(container, "env").append({"name": CONFIG_ENV_VAR, "value": self.config_json})
-
-
-def _set_after(mapping: MutableMapping[str, Any], key: str, value: Any, after: str) -> None:
-    """Set ``key``, placing a new key right after ``after`` where people expect it."""
-    if key in mapping or after not in mapping:
-        mapping[key] = value
-        return
-    position = list(mapping).index(after) + 1
-    insert = getattr(mapping, "insert", None)
-    if callable(insert):  # ruamel.yaml's CommentedMap keeps its comments this way
-        insert(position, key, value)
-        return
-    items = list(mapping.items())
-    items.insert(position, (key, value))
-    mapping.clear()
-    mapping.update(items)
-
-
-def _list(mapping: MutableMapping[str, Any], key: str) -> MutableSequence[Any]:
-    value = mapping.get(key)
-    if not isinstance(value, MutableSequence):
-        value = mapping[key] = []
-    return value
-
-
 def _plan(
     found: PodTemplate, options: Options, facts: StreamFacts
-) -> tuple[_Plan | None, list[Problem]]:
-    template, path, resource = found.template, found.path, found.resource
-    annotations = _annotations(template)
-    annotations_path = (*path, "metadata", "annotations")
-
-    def problem(message: str, where: FieldPath, rule: str = INJECTION) -> Problem:
-        return Problem("-", 0, 0, message, resource, path=where, rule=rule)
-
+) -> tuple[Rewrite | None, list[Problem]]:
+    """The rewrite of one opted-in pod template, or the problems that stop it."""
+    annotations = _annotations(found.template)
     if ann.decide(annotations) is not ann.Decision.INJECT:
         return None, []
+    planner = _Planner(found, options)
     request, annotation_problems = ann.parse(annotations)
     if request is None:
-        return None, [
-            problem(
-                p.message, (*annotations_path, p.key) if p.key else annotations_path, ANNOTATION
-            )
-            for p in annotation_problems
-        ]
-    problems: list[Problem] = []
-    spec = template.get("spec")
-    spec_path = (*path, "spec")
+        for p in annotation_problems:
+            planner.report(p.message, p.key or None, rule=ANNOTATION)
+        return None, planner.problems
+    spec = found.template.get("spec")
     containers = spec.get("containers") if isinstance(spec, Mapping) else None
     if (
         not isinstance(spec, MutableMapping)
         or not isinstance(containers, MutableSequence)
         or not containers
     ):
-        return None, [problem("the pod template has no containers to inject", spec_path)]
-
-    # Vault address: the platform's, or one the platform allowed.
-    address = options.vault_addr
-    if request.service is not None:
-        address = normalize_address(request.service)
-        refusal = options.address_refusal(address)
-        if refusal is not None:
-            problems.append(
-                problem(
-                    f"{ann.PREFIX}service: {refusal}",
-                    (*annotations_path, ann.PREFIX + "service"),
-                    PLATFORM,
-                )
-            )
-    elif not address:
-        problems.append(
-            problem(
-                "no Vault address: pass --vault-addr, set vaultAddr in the config file, "
-                "or set VAULT_EXEC_VAULT_ADDR or VAULT_ADDR",
-                (*annotations_path, ann.INJECT),
-                PLATFORM,
-            )
-        )
-
-    # Which containers, and what each one execs.
-    by_name = {
-        str(c.get("name")): (i, c)
-        for i, c in enumerate(containers)
-        if isinstance(c, MutableMapping)
-    }
-    selected = list(request.containers) if request.containers is not None else list(by_name)
-    for name in selected:
-        if name not in by_name:
-            problems.append(
-                problem(
-                    f"{ann.PREFIX}agent-inject-containers names {name!r}, which is not a "
-                    f"container of this pod (containers: {', '.join(by_name)})",
-                    (*annotations_path, ann.PREFIX + "agent-inject-containers"),
-                    ANNOTATION,
-                )
-            )
-    selected = [name for name in selected if name in by_name]
-    for name in request.exec_commands:
-        if name not in selected:
-            problems.append(
-                problem(
-                    f"{ann.EXEC_COMMAND_PREFIX}{name}: {name!r} is not an injected container "
-                    f"(injected: {', '.join(selected) or 'none'})",
-                    (*annotations_path, ann.EXEC_COMMAND_PREFIX + name),
-                    ANNOTATION,
-                )
-            )
-    if request.exec_command is not None and len(selected) > 1:
-        problems.append(
-            problem(
-                f"{ann.EXEC_COMMAND} is ambiguous with {len(selected)} injected containers "
-                f"({', '.join(selected)}): use {ann.EXEC_COMMAND_PREFIX}<container> for each",
-                (*annotations_path, ann.EXEC_COMMAND),
-                ANNOTATION,
-            )
-        )
-    rewrites: list[tuple[MutableMapping[str, Any], tuple[str, ...]]] = []
-    for name in selected:
-        index, container = by_name[name]
-        container_path = (*spec_path, "containers", index)
-        command = _original_command(container, name, request)
-        if command is None:
-            problems.append(
-                problem(
-                    f"container {name!r} has no command to exec: add "
-                    f'{ann.EXEC_COMMAND}: "/path/to/app" (or {ann.EXEC_COMMAND_PREFIX}{name}); '
-                    "the image's ENTRYPOINT is not visible at render time",
-                    container_path,
-                )
-            )
-            continue
-        problems += _container_clashes(container, container_path, problem)
-        rewrites.append((container, command))
-
-    # Names vault-exec adds must be free, or the pod was half-injected by hand.
-    if INSTALL_CONTAINER in _names(spec.get("initContainers")):
-        problems.append(
-            problem(f"the pod already has an init container named {INSTALL_CONTAINER!r}", spec_path)
-        )
+        planner.report_at("the pod template has no containers to inject", planner.spec_path)
+        return None, planner.problems
+    address = planner.vault_address(request)
+    rewrites = planner.container_rewrites(request, containers)
+    planner.check_names_are_free(spec)
+    if planner.problems:
+        return None, planner.problems
     needs_token = _needs_projected_token(spec, found, facts)
-    existing_volumes = spec.get("volumes")
-    if not isinstance(existing_volumes, MutableSequence):
-        existing_volumes = []
-    for index, item in enumerate(existing_volumes):
-        volume = item.get("name") if isinstance(item, Mapping) else None
-        if volume in (AGENT_VOLUME, TOKEN_VOLUME):
-            problems.append(
-                problem(
-                    f"the pod already has a volume named {volume!r} but is not marked "
-                    f'{ann.STATUS}: "{ann.INJECTED}"',
-                    (*spec_path, "volumes", index),
-                )
-            )
-    if problems:
-        return None, problems
-
-    mounts = [{"name": AGENT_VOLUME, "mountPath": BUNDLE_MOUNT_PATH, "readOnly": True}]
-    volumes: list[dict[str, Any]] = [
-        {"name": AGENT_VOLUME, "emptyDir": {"sizeLimit": AGENT_VOLUME_SIZE_LIMIT}}
-    ]
-    if needs_token:
-        mounts.append({"name": TOKEN_VOLUME, "mountPath": PROJECTED_TOKEN_DIR, "readOnly": True})
-        volumes.append(
-            {
-                "name": TOKEN_VOLUME,
-                "projected": {
-                    "sources": [
-                        {
-                            "serviceAccountToken": {
-                                "audience": options.token_audience,
-                                "expirationSeconds": TOKEN_EXPIRATION_SECONDS,
-                                "path": PROJECTED_TOKEN_PATH.rsplit("/", 1)[1],
-                            }
-                        }
-                    ]
-                },
-            }
-        )
-    config = agent_config(request, options, address, needs_token)
+    volumes, mounts = volumes_and_mounts(needs_token, options)
     return (
-        _Plan(
-            template=template,
+        Rewrite(
+            template=found.template,
             containers=rewrites,
-            init_container=_install_container(request, options),
+            init_container=install_container(request, options),
             volumes=volumes,
             mounts=mounts,
-            config_json=json.dumps(config, separators=(",", ":"), ensure_ascii=False),
+            config_json=agent_config_json(agent_config(request, options, address, needs_token)),
         ),
         [],
     )
+
+
+@dataclass
+class _Planner:
+    """The checks of one pod template's plan, each step adding its problems."""
+
+    found: PodTemplate
+    options: Options
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def spec_path(self) -> FieldPath:
+        return (*self.found.path, "spec")
+
+    def report_at(self, message: str, where: FieldPath, rule: str = INJECTION) -> None:
+        self.problems.append(
+            Problem("-", 0, 0, message, self.found.resource, path=where, rule=rule)
+        )
+
+    def report(self, message: str, annotation: str | None, rule: str = ANNOTATION) -> None:
+        """A problem located at ``annotation`` of the template (at its annotations: None)."""
+        where = (*self.found.path, "metadata", "annotations")
+        self.report_at(message, (*where, annotation) if annotation else where, rule)
+
+    def vault_address(self, request: ann.InjectionRequest) -> str:
+        """The platform's Vault address, or one the platform allowed."""
+        address = self.options.vault_addr
+        if request.service is not None:
+            address = normalize_address(request.service)
+            refusal = self.options.address_refusal(address)
+            if refusal is not None:
+                self.report(f"{ann.SERVICE}: {refusal}", ann.SERVICE, PLATFORM)
+        elif not address:
+            self.report(
+                "no Vault address: pass --vault-addr, set vaultAddr in the config file, "
+                "or set VAULT_EXEC_VAULT_ADDR or VAULT_ADDR",
+                ann.INJECT,
+                PLATFORM,
+            )
+        return address
+
+    def container_rewrites(
+        self, request: ann.InjectionRequest, containers: MutableSequence[Any]
+    ) -> list[tuple[MutableMapping[str, Any], tuple[str, ...]]]:
+        """Which containers are injected, and what each one execs."""
+        by_name = {
+            str(c.get("name")): (i, c)
+            for i, c in enumerate(containers)
+            if isinstance(c, MutableMapping)
+        }
+        selected = list(request.containers) if request.containers is not None else list(by_name)
+        for name in selected:
+            if name not in by_name:
+                self.report(
+                    f"{ann.CONTAINERS} names {name!r}, which is not a "
+                    f"container of this pod (containers: {', '.join(by_name)})",
+                    ann.CONTAINERS,
+                )
+        selected = [name for name in selected if name in by_name]
+        for name in request.exec_commands:
+            if name not in selected:
+                self.report(
+                    f"{ann.EXEC_COMMAND_PREFIX}{name}: {name!r} is not an injected container "
+                    f"(injected: {', '.join(selected) or 'none'})",
+                    ann.EXEC_COMMAND_PREFIX + name,
+                )
+        if request.exec_command is not None and len(selected) > 1:
+            self.report(
+                f"{ann.EXEC_COMMAND} is ambiguous with {len(selected)} injected containers "
+                f"({', '.join(selected)}): use {ann.EXEC_COMMAND_PREFIX}<container> for each",
+                ann.EXEC_COMMAND,
+            )
+        rewrites = []
+        for name in selected:
+            index, container = by_name[name]
+            where = (*self.spec_path, "containers", index)
+            command = _original_command(container, name, request)
+            if command is None:
+                self.report_at(
+                    f"container {name!r} has no command to exec: add "
+                    f'{ann.EXEC_COMMAND}: "/path/to/app" (or {ann.EXEC_COMMAND_PREFIX}{name}); '
+                    "the image's ENTRYPOINT is not visible at render time",
+                    where,
+                )
+                continue
+            self._check_container_is_free(container, where)
+            rewrites.append((container, command))
+        return rewrites
+
+    def _check_container_is_free(self, container: Mapping[str, Any], where: FieldPath) -> None:
+        if CONFIG_ENV_VAR in _names(container.get("env")):
+            self.report_at(f"the container already sets {CONFIG_ENV_VAR}", (*where, "env"))
+        mounts = container.get("volumeMounts")
+        if isinstance(mounts, list | MutableSequence):
+            for mount in mounts:
+                path = mount.get("mountPath") if isinstance(mount, Mapping) else None
+                if path in (BUNDLE_MOUNT_PATH, PROJECTED_TOKEN_DIR):
+                    self.report_at(
+                        f"the container already mounts something at {path}",
+                        (*where, "volumeMounts"),
+                    )
+
+    def check_names_are_free(self, spec: Mapping[str, Any]) -> None:
+        """Names vault-exec adds must be free, or the pod was half-injected by hand."""
+        if INSTALL_CONTAINER in _names(spec.get("initContainers")):
+            self.report_at(
+                f"the pod already has an init container named {INSTALL_CONTAINER!r}",
+                self.spec_path,
+            )
+        volumes = spec.get("volumes")
+        for index, item in enumerate(volumes if isinstance(volumes, MutableSequence) else []):
+            volume = item.get("name") if isinstance(item, Mapping) else None
+            if volume in (AGENT_VOLUME, TOKEN_VOLUME):
+                self.report_at(
+                    f"the pod already has a volume named {volume!r} but is not marked "
+                    f'{ann.STATUS}: "{ann.INJECTED}"',
+                    (*self.spec_path, "volumes", index),
+                )
 
 
 def _needs_projected_token(spec: Mapping[str, Any], found: PodTemplate, facts: StreamFacts) -> bool:
@@ -402,101 +332,6 @@ def _original_command(
     if isinstance(command, list | MutableSequence) and command:
         return tuple(str(word) for word in command)
     return None
-
-
-def _container_clashes(
-    container: Mapping[str, Any], where: FieldPath, problem: Callable[[str, FieldPath], Problem]
-) -> list[Problem]:
-    problems = []
-    env = container.get("env")
-    if CONFIG_ENV_VAR in _names(env):
-        problems.append(problem(f"the container already sets {CONFIG_ENV_VAR}", (*where, "env")))
-    mounts = container.get("volumeMounts")
-    if isinstance(mounts, list | MutableSequence):
-        for mount in mounts:
-            if isinstance(mount, Mapping) and mount.get("mountPath") in (
-                BUNDLE_MOUNT_PATH,
-                PROJECTED_TOKEN_DIR,
-            ):
-                problems.append(
-                    problem(
-                        f"the container already mounts something at {mount.get('mountPath')}",
-                        (*where, "volumeMounts"),
-                    )
-                )
-    return problems
-
-
-def _install_container(request: ann.InjectionRequest, options: Options) -> dict[str, Any]:
-    return {
-        "name": INSTALL_CONTAINER,
-        "image": request.agent_image or options.agent_image,
-        "command": [AGENT_EXECUTABLE, "install", INSTALL_TARGET_PATH],
-        "volumeMounts": [{"name": AGENT_VOLUME, "mountPath": INSTALL_TARGET_PATH}],
-        "resources": {
-            "requests": {
-                "cpu": request.requests_cpu or DEFAULT_REQUESTS["cpu"],
-                "memory": request.requests_mem or DEFAULT_REQUESTS["memory"],
-            },
-            "limits": {
-                "cpu": request.limits_cpu or DEFAULT_LIMITS["cpu"],
-                "memory": request.limits_mem or DEFAULT_LIMITS["memory"],
-            },
-        },
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": request.run_as_user
-            if request.run_as_user is not None
-            else DEFAULT_RUN_AS_USER,
-            "runAsGroup": request.run_as_group
-            if request.run_as_group is not None
-            else DEFAULT_RUN_AS_GROUP,
-            "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
-    }
-
-
-def agent_config(
-    request: ann.InjectionRequest, options: Options, address: str, projected_token: bool
-) -> dict[str, Any]:
-    """The agent's JSON config (schemas/agent-config.schema.json): never a secret value."""
-    vault: dict[str, Any] = {"address": address}
-    if request.namespace is not None:
-        vault["namespace"] = request.namespace
-    if request.ca_cert is not None:
-        vault["ca_cert"] = request.ca_cert
-    if request.tls_server_name is not None:
-        vault["tls_server_name"] = request.tls_server_name
-    if request.tls_skip_verify is not None:
-        vault["tls_skip_verify"] = request.tls_skip_verify
-    method = request.auth_type or options.auth_type
-    if request.auth_path is not None:
-        mount_path = request.auth_path
-    elif method == options.auth_type:
-        mount_path = options.auth_path
-    else:
-        mount_path = f"auth/{method}"
-    auth: dict[str, Any] = {"method": method, "mount_path": mount_path, "role": request.role}
-    if projected_token:
-        auth["token_path"] = PROJECTED_TOKEN_PATH
-    config: dict[str, Any] = {"version": CONFIG_VERSION, "vault": vault, "auth": auth}
-    retry: dict[str, Any] = {}
-    if request.timeout_seconds is not None:
-        retry["timeout_seconds"] = request.timeout_seconds
-    if request.max_retries is not None:
-        retry["max_retries"] = request.max_retries
-    if retry:
-        config["retry"] = retry
-    if request.token_to_app:
-        config["token"] = {"to_app": True}
-    config["templates"] = [
-        {"name": secret.name, "path": secret.path, "template": secret.template}
-        for secret in request.secrets
-    ]
-    return config
 
 
 __all__ = ["Findings", "Resource", "agent_config", "find_pod_templates", "inject"]
