@@ -3,7 +3,7 @@
 The `helm` CLI cannot be installed here, but `helm_python` binds Helm's Go template engine,
 so the templates are rendered by the real thing. What Helm does *after* rendering and before
 it pipes the stream into `--post-renderer` is small and is rebuilt here, following Helm's
-source (see /work/shared/reference/protocols.md):
+source:
 
 Helm 3 (`pkg/action/action.go` renderResources, `pkg/releaseutil` SortManifests, v3.21):
   NOTES.txt and partials dropped; each file split into documents with Helm's own separator

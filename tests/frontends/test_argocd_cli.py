@@ -42,7 +42,7 @@ def _environ(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(REPO_ROOT),
         "VAULT_EXEC_KUSTOMIZE": f"{BIN / 'kubectl'} kustomize",
         "HELM_CLI_ARGV_LOG": str(tmp_path / "helm-argv.jsonl"),
-        # What the repo-server adds for the Application (protocols.md 3.4).
+        # What the repo-server adds for the Application (Argo CD's CMP environment).
         "ARGOCD_APP_NAME": "argocd_shop",
         "ARGOCD_APP_NAMESPACE": "shop",
         "ARGOCD_APP_PROJECT_NAME": "default",

@@ -2,7 +2,7 @@
 the way Helm 4 runs it, on the stream Helm 4 sends (hooks included, no `# Source:`).
 
 Rules from helm/helm v4 `internal/plugin` (metadata_v1.go, runtime_subprocess.go,
-subprocess_commands.go): see /work/shared/reference/protocols.md section 2.
+subprocess_commands.go).
 """
 
 from __future__ import annotations

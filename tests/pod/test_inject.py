@@ -1,4 +1,4 @@
-"""inject(): the pod contract of DESIGN.md, on one object at a time."""
+"""inject(): the pod contract (docs/annotations.md), on one object at a time."""
 
 from __future__ import annotations
 

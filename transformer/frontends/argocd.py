@@ -1,7 +1,7 @@
 """The Argo CD config management plugin's decisions (pure; ``vault-exec argocd`` runs them).
 
 argocd-cmp-server runs ``init`` and ``generate`` in a copy of the Application's source
-directory with the Application's environment (protocols.md section 3.4). This module
+directory with the Application's environment (docs/argocd.md). This module
 turns that environment into: which tool renders the source (Helm, kustomize, or the
 plain files), the exact argv for it, and the platform defaults for the render.
 

@@ -32,8 +32,8 @@ def annotation_schema() -> dict[str, Any]:
 
 @cache
 def validator() -> Validator:
-    # jsonschema costs ~100 ms to import: only annotations that fail :func:`conforms`
-    # pay for it, to have their errors explained.
+    # jsonschema is slow to import (bench/render_bench.py): only annotations that fail
+    # :func:`conforms` pay for it, to have their errors explained.
     from jsonschema import Draft202012Validator
 
     validator: Validator = Draft202012Validator(annotation_schema())
@@ -72,9 +72,9 @@ def conforms(instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) 
     """Does ``instance`` validate against ``schema``? None: a keyword this does not know.
 
     The fast path of validation: a clean pod's annotations are checked by this
-    small interpreter of the schema's own keywords, and jsonschema (~100 ms to
+    small interpreter of the schema's own keywords, and jsonschema (slow to
     import, more than everything else a small release costs) is loaded only to
-    explain a failure. tests/test_annotations.py checks that both always agree.
+    explain a failure. tests/pod/test_annotations.py checks that both always agree.
     """
     if not _ASSERTIONS.issuperset(schema.keys() - _ANNOTATIONS):
         return None
