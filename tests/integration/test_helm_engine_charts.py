@@ -96,7 +96,7 @@ def opts_in(obj: dict[str, Any]) -> bool:
 def assert_pod_contract(
     before: dict[str, Any], after: dict[str, Any], container: str, command: list[str]
 ) -> dict[str, Any]:
-    """The pod contract (docs/annotations.md), checked on one opted-in workload; returns its config."""
+    """The pod contract (docs/annotations.md) on one opted-in workload; returns its config."""
     (template_before,) = pod_templates(before)
     (template,) = pod_templates(after)
     spec, spec_before = template["spec"], template_before["spec"]
