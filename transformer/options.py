@@ -1,16 +1,24 @@
-"""Platform defaults: what the platform, not the chart author, decides.
+"""Platform settings: what the platform, not the chart author, decides, and the policy of
+what a chart may ask for anyway.
 
-They come from flags, a config file, the environment (``VAULT_EXEC_*``) and,
-for the Vault address only, ``VAULT_ADDR`` like every Vault tool; in that order
-of precedence. The same camelCase keys serve the config file and the KRM
-function's ``functionConfig``.
+They come from flags, a config file, the environment (``VAULT_EXEC_*``) and, for the
+Vault address only, ``VAULT_ADDR`` like every Vault tool; in that order of precedence.
+The same camelCase keys serve the config file, the KRM function's ``functionConfig``
+and (for a few) the Argo CD plugin's parameters. :data:`SETTINGS` is the one table of
+them: each setting's key, flag, environment variable and kind.
+
+The policy (``allow*`` settings) bounds what annotations may change about where and how
+a pod's service-account token is sent: a chart author could otherwise point the agent
+at a server of theirs (``service``, or DNS tricks) and make it accept that server's
+certificate (``tls-skip-verify``, ``ca-cert``, ``tls-server-name``), or swap the agent
+image, the login mount or the Vault namespace. Annotations never change a setting.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from transformer import __version__
@@ -31,15 +39,27 @@ _FALSE = {"0", "f", "false", "no", "off", ""}
 
 @dataclass(frozen=True)
 class Options:
-    """Platform defaults for one render. ``vault_addr`` is "" when none was given."""
+    """Platform settings for one render. ``vault_addr`` is "" when none was given.
+
+    The ``allowed_*`` lists hold what annotations may pick besides the platform's own
+    value (``vault_addr``, ``agent_image``, ``auth_path``, ``vault_namespace``).
+    """
 
     vault_addr: str = ""
     allowed_vault_addrs: tuple[str, ...] = ()
     agent_image: str = DEFAULT_AGENT_IMAGE
+    allowed_agent_images: tuple[str, ...] = ()
     auth_path: str = "auth/kubernetes"
+    allowed_auth_paths: tuple[str, ...] = ()
     auth_type: str = "kubernetes"
+    vault_namespace: str = ""
+    allowed_vault_namespaces: tuple[str, ...] = ()
     token_audience: str = "vault"
     skip_hooks: bool = False
+    allow_tls_skip_verify: bool = False
+    allowed_ca_certs: tuple[str, ...] = ()
+    allowed_tls_server_names: tuple[str, ...] = ()
+    allow_custom_dns: bool = False
 
     def __post_init__(self) -> None:
         # The default address is always allowed; keep that true however built.
@@ -57,32 +77,105 @@ class Options:
         allowed = ", ".join(self.allowed_vault_addrs) or "none"
         return (
             f"{address} is not an allowed Vault address (allowed: {allowed}); the platform "
-            "decides where service-account tokens may be sent (platform setting "
-            "allowedVaultAddrs: --allowed-vault-addr, VAULT_EXEC_ALLOWED_VAULT_ADDRS)"
+            "decides where service-account tokens may be sent "
+            f"({SETTING_BY_FIELD['allowed_vault_addrs'].allows_it()})"
+        )
+
+    def refusal(self, field_name: str, value: str) -> str | None:
+        """Why an annotation may not set this value of a policed setting, or None.
+
+        ``field_name`` is the Options field whose own value (or allowed list) bounds the
+        annotation: ``agent_image``, ``auth_path``, ``vault_namespace`` (own value plus
+        ``allowed_*``), ``allowed_ca_certs``, ``allowed_tls_server_names`` (the list
+        alone), ``allow_tls_skip_verify`` (a yes/no), ``allow_custom_dns``.
+        """
+        setting = SETTING_BY_FIELD[field_name]
+        if setting.kind == "bool":
+            if getattr(self, field_name):
+                return None
+            return f"the platform does not allow it ({setting.allows_it()})"
+        own = () if field_name.startswith("allowed_") else (getattr(self, field_name),)
+        extras = getattr(self, field_name if own == () else f"allowed_{field_name}s")
+        allowed = tuple(v for v in (*own, *extras) if v)
+        if value in allowed:
+            return None
+        listed = ", ".join(allowed) or "none"
+        policed = SETTING_BY_FIELD[field_name if own == () else f"allowed_{field_name}s"]
+        return (
+            f"{value!r} is not allowed by the platform (allowed: {listed}; {policed.allows_it()})"
         )
 
 
-#: camelCase key -> Options field.
-KEYS: Mapping[str, str] = {
-    "vaultAddr": "vault_addr",
-    "allowedVaultAddrs": "allowed_vault_addrs",
-    "agentImage": "agent_image",
-    "authPath": "auth_path",
-    "authType": "auth_type",
-    "tokenAudience": "token_audience",
-    "skipHooks": "skip_hooks",
-}
+@dataclass(frozen=True)
+class Setting:
+    """One platform setting: its camelCase key, Options field, flag and kind."""
 
+    key: str
+    field: str
+    kind: str  # address, addresses, word, words, path, paths, bool, auth-type
+    help: str
+    flag: str = ""  # default: the field's name with dashes (lists: singular, repeatable)
+
+    @property
+    def env_var(self) -> str:
+        return "VAULT_EXEC_" + self.field.upper()
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.field.replace("_", "-")
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in ("addresses", "words", "paths")
+
+    def allows_it(self) -> str:
+        """How a platform allows what this setting polices, in its three spellings."""
+        return f"platform setting {self.key}: {self.option}, {self.env_var}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("vaultAddr", "vault_addr", "address",
+            "Default Vault address (else config file, VAULT_EXEC_VAULT_ADDR, VAULT_ADDR)."),
+    Setting("allowedVaultAddrs", "allowed_vault_addrs", "addresses",
+            "Another address vault.hashicorp.com/service may pick (repeatable).",
+            "--allowed-vault-addr"),
+    Setting("agentImage", "agent_image", "word", "Agent image for the init container."),
+    Setting("allowedAgentImages", "allowed_agent_images", "words",
+            "Another image vault.hashicorp.com/agent-image may pick (repeatable).",
+            "--allowed-agent-image"),
+    Setting("authPath", "auth_path", "path", "Default auth mount (auth/kubernetes)."),
+    Setting("allowedAuthPaths", "allowed_auth_paths", "paths",
+            "Another mount vault.hashicorp.com/auth-path may pick (repeatable).",
+            "--allowed-auth-path"),
+    Setting("authType", "auth_type", "auth-type", "Default auth method."),
+    Setting("vaultNamespace", "vault_namespace", "word",
+            "Vault/OpenBao namespace of every login and read (Enterprise/OpenBao)."),
+    Setting("allowedVaultNamespaces", "allowed_vault_namespaces", "words",
+            "Another namespace vault.hashicorp.com/namespace may pick (repeatable).",
+            "--allowed-vault-namespace"),
+    Setting("tokenAudience", "token_audience", "word",
+            "Audience of the projected token when the pod does not automount one (vault)."),
+    Setting("skipHooks", "skip_hooks", "bool", "Leave Helm hook documents (helm.sh/hook) alone."),
+    Setting("allowTlsSkipVerify", "allow_tls_skip_verify", "bool",
+            "Let vault.hashicorp.com/tls-skip-verify turn certificate checks off."),
+    Setting("allowedCaCerts", "allowed_ca_certs", "words",
+            "A CA bundle path vault.hashicorp.com/ca-cert may name (repeatable).",
+            "--allowed-ca-cert"),
+    Setting("allowedTlsServerNames", "allowed_tls_server_names", "words",
+            "A name vault.hashicorp.com/tls-server-name may pick (repeatable).",
+            "--allowed-tls-server-name"),
+    Setting("allowCustomDns", "allow_custom_dns", "bool",
+            "Let opted-in pods resolve names outside the cluster's DNS (dnsPolicy: None, "
+            "dnsConfig.nameservers, hostAliases naming the Vault host)."),
+)  # fmt: skip
+SETTING_BY_KEY: Mapping[str, Setting] = {s.key: s for s in SETTINGS}
+SETTING_BY_FIELD: Mapping[str, Setting] = {s.field: s for s in SETTINGS}
+assert {s.field for s in SETTINGS} == {f.name for f in fields(Options)}
+
+#: camelCase key -> Options field.
+KEYS: Mapping[str, str] = {s.key: s.field for s in SETTINGS}
 #: Environment variable -> camelCase key. (Not VAULT_EXEC_CONFIG: that is the agent's.)
-ENV_VARS: Mapping[str, str] = {
-    "VAULT_EXEC_VAULT_ADDR": "vaultAddr",
-    "VAULT_EXEC_ALLOWED_VAULT_ADDRS": "allowedVaultAddrs",
-    "VAULT_EXEC_AGENT_IMAGE": "agentImage",
-    "VAULT_EXEC_AUTH_PATH": "authPath",
-    "VAULT_EXEC_AUTH_TYPE": "authType",
-    "VAULT_EXEC_TOKEN_AUDIENCE": "tokenAudience",
-    "VAULT_EXEC_SKIP_HOOKS": "skipHooks",
-}
+ENV_VARS: Mapping[str, str] = {s.env_var: s.key for s in SETTINGS}
 CONFIG_FILE_ENV_VAR = "VAULT_EXEC_CONFIG_FILE"
 
 
@@ -105,6 +198,10 @@ def _word(value: object, key: str) -> str:
     return value
 
 
+def _path(value: object, key: str) -> str:
+    return _word(value, key).strip("/") or _word("", key)
+
+
 def _bool(value: object, key: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -113,26 +210,35 @@ def _bool(value: object, key: str) -> bool:
     raise ConfigError(f"{key}: {value!r} is not a boolean")
 
 
-def _address_list(value: object, key: str) -> tuple[str, ...]:
+def _auth_type(value: object, key: str) -> str:
+    if value not in AUTH_TYPES:
+        raise ConfigError(f"{key}: {value!r} must be one of {', '.join(AUTH_TYPES)}")
+    assert isinstance(value, str)
+    return value
+
+
+_SCALARS = {"address": _address, "word": _word, "path": _path, "auth-type": _auth_type}
+_ITEMS = {"addresses": _address, "words": _word, "paths": _path}
+_LIST_NOUNS = {"addresses": "Vault addresses", "words": "strings without spaces", "paths": "paths"}
+
+
+def _list(value: object, key: str) -> tuple[str, ...]:
     if isinstance(value, str):  # the environment's comma-separated form
-        items: list[object] = [item for item in value.split(",") if item.strip()]
+        items: list[object] = [part.strip() for part in value.split(",") if part.strip()]
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
-        raise ConfigError(f"{key}: {value!r} must be a list of Vault addresses")
-    addresses: list[str] = []
-    for item in items:
-        address = _address(item, key)
-        if address not in addresses:
-            addresses.append(address)
-    return tuple(addresses)
+        noun = _LIST_NOUNS[SETTING_BY_KEY[key].kind]
+        raise ConfigError(f"{key}: {value!r} must be a list of {noun}")
+    parse = _ITEMS[SETTING_BY_KEY[key].kind]
+    return tuple(dict.fromkeys(parse(part, key) for part in items))
 
 
 def options_from_mapping(m: Mapping[str, object], base: Options | None = None) -> Options:
     """Overlay the camelCase keys of ``m`` on ``base`` (defaults when None).
 
-    ``allowedVaultAddrs`` replaces the extra allowed addresses of ``base``; the
-    (possibly new) ``vaultAddr`` is always allowed. Raises ConfigError.
+    A list replaces the list of ``base``; the (possibly new) ``vaultAddr`` is always
+    allowed. Raises ConfigError.
     """
     base = base if base is not None else Options()
     unknown = sorted(str(key) for key in m if key not in KEYS)
@@ -143,20 +249,14 @@ def options_from_mapping(m: Mapping[str, object], base: Options | None = None) -
     for key, value in m.items():
         if value is None:
             continue
-        if key == "vaultAddr":
-            changes["vault_addr"] = _address(value, key)
-        elif key == "allowedVaultAddrs":
-            extras = _address_list(value, key)
-        elif key == "authType":
-            if value not in AUTH_TYPES:
-                raise ConfigError(f"{key}: {value!r} must be one of {', '.join(AUTH_TYPES)}")
-            changes["auth_type"] = value
-        elif key == "authPath":
-            changes["auth_path"] = _word(value, key).strip("/")
-        elif key == "skipHooks":
-            changes["skip_hooks"] = _bool(value, key)
+        setting = SETTING_BY_KEY[key]
+        if setting.kind == "bool":
+            changes[setting.field] = _bool(value, key)
+        elif setting.is_list:
+            changes[setting.field] = _list(value, key)
         else:
-            changes[KEYS[key]] = _word(value, key)
+            changes[setting.field] = _SCALARS[setting.kind](value, key)
+    extras = changes.pop("allowed_vault_addrs", extras)  # type: ignore[assignment]
     vault_addr = changes.get("vault_addr", base.vault_addr)
     assert isinstance(vault_addr, str)
     changes["allowed_vault_addrs"] = tuple(a for a in extras if a != vault_addr)
@@ -180,21 +280,20 @@ def load_options(
         options = _layer(options, from_env, "environment (VAULT_EXEC_*)")
     if config_file:
         options = _layer(options, _read_config_file(config_file), config_file)
-    fields = {name: key for key, name in KEYS.items()}
-    unknown = sorted(name for name in cli if name not in fields)
+    unknown = sorted(name for name in cli if name not in SETTING_BY_FIELD)
     if unknown:
         raise ConfigError(f"unknown option {unknown[0]!r}")
-    from_cli = {fields[name]: value for name, value in cli.items() if value not in (None, ())}
+    from_cli = {
+        SETTING_BY_FIELD[name].key: value for name, value in cli.items() if value not in (None, ())
+    }
     if from_cli:
         try:
             options = options_from_mapping(from_cli, options)
         except ConfigError as error:
             message = str(error)
-            for key, name in KEYS.items():  # speak in flags: --vault-addr, not vaultAddr
-                message = message.replace(f"{key}:", f"--{name.replace('_', '-')}:", 1)
-            raise ConfigError(
-                message.replace("--allowed-vault-addrs", "--allowed-vault-addr")
-            ) from None
+            for setting in SETTINGS:  # speak in flags: --vault-addr, not vaultAddr
+                message = message.replace(f"{setting.key}:", f"{setting.option}:", 1)
+            raise ConfigError(message) from None
     return options
 
 
@@ -206,7 +305,7 @@ def _layer(options: Options, m: Mapping[str, object], source: str) -> Options:
 
 
 def _read_config_file(path: str) -> Mapping[str, object]:
-    from transformer.yaml import kube
+    from transformer.yaml import kube  # the one module that parses YAML
 
     try:
         text = Path(path).read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ ENV = {
 PLATFORM = Options(
     vault_addr="https://vault.example:8200",
     allowed_vault_addrs=("https://vault.example:8200", "https://vault-dr.example:8200"),
+    allowed_auth_paths=("auth/k8s-prod",),  # the platform lets Applications pick this mount
 )
 
 

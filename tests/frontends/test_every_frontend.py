@@ -22,20 +22,16 @@ from transformer.frontends import kustomize
 from transformer.frontends.check import looks_like_kubernetes
 from transformer.frontends.cli import main
 from transformer.frontends.krm import PATH_ANNOTATIONS
-from transformer.options import CONFIG_FILE_ENV_VAR, ENV_VARS
+from transformer.options import CONFIG_FILE_ENV_VAR, ENV_VARS, SETTINGS
 from transformer.yaml import kube
 from transformer.yaml.stream import split_documents
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "render"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "input.yaml").exists())
 
-#: The flag of each platform setting a case's args use -> its environment variable.
-FLAG_ENV = {
-    "--vault-addr": "VAULT_EXEC_VAULT_ADDR",
-    "--allowed-vault-addr": "VAULT_EXEC_ALLOWED_VAULT_ADDRS",
-    "--token-audience": "VAULT_EXEC_TOKEN_AUDIENCE",
-    "--config": CONFIG_FILE_ENV_VAR,
-}
+#: The flag of each platform setting -> its environment variable.
+FLAG_ENV = {setting.option: setting.env_var for setting in SETTINGS if setting.kind != "bool"}
+FLAG_ENV["--config"] = CONFIG_FILE_ENV_VAR
 ARGOCD_ENV = {
     "ARGOCD_APP_NAME": "argocd_shop",
     "ARGOCD_APP_NAMESPACE": "shop",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,14 @@ def test_agent_config_matches_its_schema_and_holds_no_value() -> None:
             P + "agent-inject-template-config.env": '{{ with secret "secret/data/app" }}{{ end }}',
         }
     )
-    inject(obj, OPTIONS)
+    permissive = replace(
+        OPTIONS,
+        allowed_auth_paths=("auth/jwt",),
+        allowed_vault_namespaces=("team",),
+        allowed_ca_certs=("/ca.pem",),
+        allowed_tls_server_names=("vault",),
+    )
+    assert not inject(obj, permissive).problems
     config = config_of(pod_spec_of(obj)["containers"][0])
     Draft202012Validator(AGENT_CONFIG_SCHEMA).validate(config)
     assert config == {
@@ -171,7 +179,9 @@ def test_init_container_settings_from_annotations() -> None:
         },
         initContainers=[{"name": "wait", "image": "wait:1"}],
     )
-    inject(obj, OPTIONS)
+    assert not inject(
+        obj, replace(OPTIONS, allowed_agent_images=("mirror.example/agent:1",))
+    ).problems
     install, wait = pod_spec_of(obj)["initContainers"]
     assert wait["name"] == "wait"
     assert install["image"] == "mirror.example/agent:1"

@@ -168,8 +168,9 @@ def app_context(environ: Mapping[str, str]) -> AppContext:
 def app_options(platform: Options, ctx: AppContext) -> Options:
     """The platform's defaults with the Application's choices laid over them.
 
-    An Application may choose a Vault address only among the platform's allowed ones,
-    and cannot widen that list. Raises ConfigError.
+    An Application may choose a Vault address, an agent image and an auth mount only
+    among the platform's allowed ones, and cannot widen those lists (the policy settings
+    are no plugin parameters). Raises ConfigError.
     """
     overrides = dict(ctx.option_overrides)
     if "vaultAddr" in overrides:
@@ -177,6 +178,17 @@ def app_options(platform: Options, ctx: AppContext) -> Options:
         if refusal is not None:
             raise ConfigError(f"plugin parameter vault-addr: {refusal}")
         overrides["allowedVaultAddrs"] = ",".join(platform.allowed_vault_addrs)
+    # The platform's policy bounds an Application as it bounds an annotation.
+    for parameter, key, field_name in (
+        ("agent-image", "agentImage", "agent_image"),
+        ("auth-path", "authPath", "auth_path"),
+    ):
+        if key in overrides:
+            refusal = platform.refusal(
+                field_name, overrides[key].strip("/") if key == "authPath" else overrides[key]
+            )
+            if refusal is not None:
+                raise ConfigError(f"plugin parameter {parameter}: {refusal}")
     try:
         return options_from_mapping(overrides, platform)
     except ConfigError as error:

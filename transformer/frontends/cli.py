@@ -23,7 +23,14 @@ from transformer.errors import (
     VaultExecError,
 )
 from transformer.frontends.argocd_cli import argocd_group
-from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
+from transformer.options import (
+    AUTH_TYPES,
+    CONFIG_FILE_ENV_VAR,
+    SETTINGS,
+    Options,
+    Setting,
+    load_options,
+)
 from transformer.problems import Problem, has_errors, one_line
 
 DEBUG_ENV_VAR = "VAULT_EXEC_DEBUG"
@@ -90,47 +97,39 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 # --- shared by every command that takes platform defaults -------------------
 
-_PLATFORM_PARAMS = (*KEYS.values(), "config_file")
+_PLATFORM_PARAMS = (*(setting.field for setting in SETTINGS), "config_file")
+_METAVARS = {"address": "URL", "addresses": "URL", "path": "PATH", "paths": "PATH"}
+
+
+def _flag(setting: Setting) -> Callable[[F], F]:
+    if setting.kind == "bool":
+        name = setting.option[2:]
+        return click.option(f"--{name}/--no-{name}", setting.field, default=None, help=setting.help)
+    if setting.kind == "auth-type":
+        return click.option(
+            setting.option, setting.field, type=click.Choice(AUTH_TYPES), help=setting.help
+        )
+    return click.option(
+        setting.option,
+        setting.field,
+        metavar=_METAVARS.get(setting.kind, "VALUE"),
+        multiple=setting.is_list,
+        help=setting.help,
+    )
 
 
 def platform_options(function: F) -> F:
-    """Add the platform-default flags; read them back with :func:`options_from_params`."""
-    decorators = [
-        click.option(
-            "--vault-addr",
-            metavar="URL",
-            help="Default Vault address (else config file, VAULT_EXEC_VAULT_ADDR, VAULT_ADDR).",
-        ),
-        click.option(
-            "--allowed-vault-addr",
-            "allowed_vault_addrs",
-            metavar="URL",
-            multiple=True,
-            help="Another address vault.hashicorp.com/service may pick (repeatable).",
-        ),
-        click.option("--agent-image", metavar="IMAGE", help="Agent image for the init container."),
-        click.option("--auth-path", metavar="PATH", help="Default auth mount (auth/kubernetes)."),
-        click.option("--auth-type", type=click.Choice(AUTH_TYPES), help="Default auth method."),
-        click.option(
-            "--token-audience",
-            metavar="AUD",
-            help="Audience of the projected token when the pod does not automount one (vault).",
-        ),
-        click.option(
-            "--skip-hooks/--no-skip-hooks",
-            default=None,
-            help="Leave Helm hook documents (helm.sh/hook) alone.",
-        ),
-        click.option(
-            "--config",
-            "config_file",
-            metavar="FILE",
-            envvar=CONFIG_FILE_ENV_VAR,
-            help=f"YAML/JSON file of platform defaults (env {CONFIG_FILE_ENV_VAR}).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
+    """Add a flag for every platform setting (:data:`transformer.options.SETTINGS`) and
+    ``--config``; read them back with :func:`options_from_params`."""
+    function = click.option(
+        "--config",
+        "config_file",
+        metavar="FILE",
+        envvar=CONFIG_FILE_ENV_VAR,
+        help=f"YAML/JSON file of platform settings (env {CONFIG_FILE_ENV_VAR}).",
+    )(function)
+    for setting in reversed(SETTINGS):
+        function = _flag(setting)(function)
     return function
 
 

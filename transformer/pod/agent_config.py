@@ -20,8 +20,9 @@ def agent_config(
 ) -> dict[str, Any]:
     """The agent's JSON config (schemas/agent-config.schema.json): never a secret value."""
     vault: dict[str, Any] = {"address": address}
-    if request.namespace is not None:
-        vault["namespace"] = request.namespace
+    namespace = request.namespace if request.namespace is not None else options.vault_namespace
+    if namespace:
+        vault["namespace"] = namespace
     if request.ca_cert is not None:
         vault["ca_cert"] = request.ca_cert
     if request.tls_server_name is not None:
@@ -29,12 +30,7 @@ def agent_config(
     if request.tls_skip_verify is not None:
         vault["tls_skip_verify"] = request.tls_skip_verify
     method = request.auth_type or options.auth_type
-    if request.auth_path is not None:
-        mount_path = request.auth_path
-    elif method == options.auth_type:
-        mount_path = options.auth_path
-    else:
-        mount_path = f"auth/{method}"
+    mount_path = login_mount(request, options)
     auth: dict[str, Any] = {"method": method, "mount_path": mount_path, "role": request.role}
     if projected_token:
         auth["token_path"] = PROJECTED_TOKEN_PATH
@@ -58,3 +54,14 @@ def agent_config(
 def agent_config_json(config: dict[str, Any]) -> str:
     """The config as the env var's value: compact, UTF-8 kept as is."""
     return json.dumps(config, separators=(",", ":"), ensure_ascii=False)
+
+
+def login_mount(request: ann.InjectionRequest, options: Options) -> str:
+    """The auth mount the agent logs in at: the annotation's, else the platform's for the
+    platform's method, else the method's default mount."""
+    method = request.auth_type or options.auth_type
+    if request.auth_path is not None:
+        return request.auth_path
+    if method == options.auth_type:
+        return options.auth_path
+    return f"auth/{method}"

@@ -26,7 +26,7 @@ from transformer.agent.contract import (
 )
 from transformer.options import Options, normalize_address
 from transformer.pod import annotations as ann
-from transformer.pod.agent_config import agent_config, agent_config_json
+from transformer.pod.agent_config import agent_config, agent_config_json, login_mount
 from transformer.pod.facts import NO_FACTS, StreamFacts
 from transformer.pod.kinds import (
     POD_TEMPLATE_PATHS,
@@ -174,6 +174,7 @@ def _plan(
         planner.report_at("the pod template has no containers to inject", planner.spec_path)
         return None, planner.problems
     address = planner.vault_address(request)
+    planner.check_policy(request, spec, address)
     rewrites = planner.container_rewrites(request, containers)
     planner.check_names_are_free(spec)
     if planner.problems:
@@ -231,6 +232,66 @@ class _Planner:
                 PLATFORM,
             )
         return address
+
+    def check_policy(
+        self, request: ann.InjectionRequest, spec: Mapping[str, Any], address: str
+    ) -> None:
+        """What the annotations ask about where and how the token is sent must be what the
+        platform allows (docs/security.md); so must the pod's name resolution."""
+        asked = (
+            (
+                "allow_tls_skip_verify",
+                ann.TLS_SKIP_VERIFY,
+                "true" if request.tls_skip_verify else None,
+            ),
+            ("allowed_ca_certs", ann.CA_CERT, request.ca_cert),
+            ("allowed_tls_server_names", ann.TLS_SERVER_NAME, request.tls_server_name),
+            ("agent_image", ann.AGENT_IMAGE, request.agent_image),
+            ("vault_namespace", ann.NAMESPACE, request.namespace),
+        )
+        for field_name, annotation, value in asked:
+            refusal = self.options.refusal(field_name, value) if value else None
+            if refusal is not None:
+                self.report(f"{annotation}: {refusal}", annotation, PLATFORM)
+        mount = login_mount(request, self.options)
+        if mount != self.options.auth_path:
+            annotation = ann.AUTH_PATH if request.auth_path is not None else ann.AUTH_TYPE
+            refusal = self.options.refusal("auth_path", mount)
+            if refusal is not None:
+                self.report(f"{annotation}: login mount {refusal}", annotation, PLATFORM)
+        if self.options.allow_custom_dns:
+            return
+        no_dns = self.options.refusal("allow_custom_dns", "")
+        if spec.get("dnsPolicy") == "None":
+            self.report_at(
+                f"dnsPolicy None: the pod would resolve the Vault address with its own "
+                f"nameservers; {no_dns}",
+                (*self.spec_path, "dnsPolicy"),
+                PLATFORM,
+            )
+        dns_config = spec.get("dnsConfig")
+        if isinstance(dns_config, Mapping) and dns_config.get("nameservers"):
+            self.report_at(
+                f"dnsConfig.nameservers: the pod would resolve the Vault address with its own "
+                f"nameservers; {no_dns}",
+                (*self.spec_path, "dnsConfig", "nameservers"),
+                PLATFORM,
+            )
+        host = _host_of(address)
+        aliases = spec.get("hostAliases")
+        for index, alias in enumerate(
+            aliases if isinstance(aliases, list | MutableSequence) else []
+        ):
+            names = alias.get("hostnames") if isinstance(alias, Mapping) else None
+            if isinstance(names, list | MutableSequence) and any(
+                isinstance(name, str) and name.lower().rstrip(".") == host for name in names
+            ):
+                self.report_at(
+                    f"hostAliases maps the Vault host {host} to {alias.get('ip')!r}: the "
+                    f"service-account token would go there; {no_dns}",
+                    (*self.spec_path, "hostAliases", index),
+                    PLATFORM,
+                )
 
     def container_rewrites(
         self, request: ann.InjectionRequest, containers: MutableSequence[Any]
@@ -309,6 +370,16 @@ class _Planner:
                     f'{ann.STATUS}: "{ann.INJECTED}"',
                     (*self.spec_path, "volumes", index),
                 )
+
+
+def _host_of(address: str) -> str:
+    """The host name of a Vault address, as a resolver would look it up."""
+    from urllib.parse import urlsplit
+
+    try:
+        return (urlsplit(address).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
 
 
 def _needs_projected_token(spec: Mapping[str, Any], found: PodTemplate, facts: StreamFacts) -> bool:
