@@ -109,3 +109,13 @@ def one_line(text: str) -> str:
     """``text`` with every control character escaped (``\\n``, ``\\x1b``): one line, and
     nothing from the input can move a terminal's cursor or forge another line."""
     return text.translate(_CONTROL)
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """``value`` quoted for a message, cut to ``limit`` characters (a 5,000-digit number or
+    a pasted certificate would drown the line)."""
+    import json  # double quotes, as YAML and JSON write a string
+
+    if len(value) <= limit:
+        return json.dumps(value, ensure_ascii=False)
+    return f"{json.dumps(value[:limit], ensure_ascii=False)}... ({len(value)} characters)"

@@ -22,7 +22,11 @@ SEED = {
     P + "role": "api",
     P + "agent-exec-command": "/server",
     P + "agent-inject-secret-config.env": "secret/data/spitikos/api",
-    P + "agent-inject-template-config.env": '{{- with secret "secret/data/spitikos/api" -}}\n',
+    P + "agent-inject-template-config.env": (
+        '{{- with secret "secret/data/spitikos/api" -}}\n'
+        "{{- range $key, $value := .Data.data }}\n{{ $key }}={{ $value }}\n{{- end }}\n"
+        "{{- end }}\n"
+    ),
 }
 
 #: Every annotation the issue lists as meaningful in exec mode.

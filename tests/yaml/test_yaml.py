@@ -195,9 +195,9 @@ def test_directives_stay_with_their_document() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("a: !!int abc\n", "'abc' is not a valid !!int value"),
-        ("a: !!bool maybe\n", "'maybe' is not a valid !!bool value"),
-        ("a: !!timestamp soon\n", "'soon' is not a valid !!timestamp value"),
+        ("a: !!int abc\n", '"abc" is not a valid !!int value'),
+        ("a: !!bool maybe\n", '"maybe" is not a valid !!bool value'),
+        ("a: !!timestamp soon\n", '"soon" is not a valid !!timestamp value'),
         ("a: !!set [1]\n", "expected a mapping, but found sequence"),
         ("a: !!binary abc\n", "failed to decode base64 data"),
     ],

@@ -40,9 +40,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _guarded(ctx: click.Context, run: Callable[[], Any]) -> Any:
     """The one handler: users see one line per error, never a traceback (exit codes in
-    :mod:`transformer.errors`)."""
+    :mod:`transformer.errors`), and never a library's Python warning either."""
+    import warnings
+
     try:
-        return run()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return run()
     except (click.exceptions.Exit, click.ClickException, click.Abort):
         raise
     except VaultExecError as error:

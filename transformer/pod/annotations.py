@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from transformer.pod import schema, values
+from transformer.problems import shown
 
 PREFIX = "vault.hashicorp.com/"
 INJECT = PREFIX + "agent-inject"
@@ -36,6 +37,15 @@ TEMPLATE_PREFIX = PREFIX + "agent-inject-template-"
 EXEC_COMMAND = PREFIX + "agent-exec-command"
 EXEC_COMMAND_PREFIX = EXEC_COMMAND + "-"
 INJECTED = "injected"
+
+#: client-timeout bounds the agent's whole start-up; past an hour it bounds nothing.
+MAX_CLIENT_TIMEOUT_SECONDS = 3600
+#: The largest value each numeric annotation may take (the schema checks the digits).
+INT_MAXIMA = {
+    "client-max-retries": 100,
+    "agent-run-as-user": 2**31 - 1,  # Kubernetes' and Linux's range for IDs
+    "agent-run-as-group": 2**31 - 1,
+}
 
 TRUE_VALUES = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 FALSE_VALUES = frozenset({"0", "f", "F", "FALSE", "false", "False"})
@@ -165,7 +175,7 @@ def decide(annotations: Mapping[str, Any]) -> Decision:
     if annotations.get(STATUS) == INJECTED:
         return Decision.ALREADY_INJECTED
     value = annotations.get(INJECT)
-    if value is None or value is False or value in FALSE_VALUES:
+    if value is None or value is False or (isinstance(value, str) and value in FALSE_VALUES):
         return Decision.SKIP
     return Decision.INJECT
 
@@ -177,8 +187,14 @@ def parse(
 
     Returns the request, or None and at least one problem.
     """
+    inject = annotations.get(INJECT)
+    if not (inject is True or (isinstance(inject, str) and inject in TRUE_VALUES)):
+        # A bad opt-in value is reported as what it is, before any talk of modes.
+        explained = [problem for problem in _value_problems(annotations) if problem.key == INJECT]
+        message = f"{INJECT}: {_described(inject)} is not true or false"
+        return None, explained or [AnnotationProblem(message, INJECT)]
     given = annotations.get(RUN_AS_SIDECAR)
-    if given is None or given is True or given in TRUE_VALUES:  # else: "false", or a typo
+    if given is None or given is True or (isinstance(given, str) and given in TRUE_VALUES):
         where = RUN_AS_SIDECAR if given is not None else INJECT
         return None, [
             AnnotationProblem(
@@ -257,15 +273,53 @@ def _value_problems(annotations: Mapping[str, Any]) -> list[AnnotationProblem]:
             continue
         value = subset[key]
         if not isinstance(value, str):
-            message = f"{key}: the value must be a string: quote it ({json.dumps(value)!s})"
+            message = f"{key}: the value must be a string: quote it ({_described(value)})"
         else:
             subschema = error.schema if isinstance(error.schema, Mapping) else {}
             expected = schema.property_schema(key).get("description") or subschema.get(
                 "description", "valid"
             )
-            message = f"{key}: {json.dumps(value)} is not {expected}"
+            message = f"{key}: {_described(value)} is not {expected}"
         problems[key] = AnnotationProblem(message, key)
     return list(problems.values())
+
+
+def _template_problems(
+    templates: Mapping[str, str], keys: Mapping[str, str]
+) -> list[AnnotationProblem]:
+    """Each template parsed by the agent's own parser now, so a syntax error is a
+    deploy-time problem at its annotation, not a crash-looping pod."""
+    from transformer.agent.template import TemplateError, parse
+
+    problems = []
+    for name, text in templates.items():
+        try:
+            parse(text, name)
+        except TemplateError as error:
+            key = keys[name]
+            problems.append(AnnotationProblem(f"{key}: the template does not parse: {error}", key))
+    return problems
+
+
+def _described(value: object) -> str:
+    """A value for a message: a string quoted (and cut when long), anything else by kind."""
+    if isinstance(value, str):
+        return shown(value)
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float) and abs(value) < 2**63:
+        return repr(value)
+    kinds = {
+        bytes: "binary data",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "a mapping",
+    }
+    for kind, name in kinds.items():
+        if isinstance(value, kind):
+            return name
+    return "a " + type(value).__name__.lower() if value is not None else "null"
 
 
 def _bool(annotations: Mapping[str, Any], key: str) -> bool | None:
@@ -276,11 +330,6 @@ def _bool(annotations: Mapping[str, Any], key: str) -> bool | None:
 def _str(annotations: Mapping[str, Any], key: str) -> str | None:
     value = annotations.get(PREFIX + key)
     return value.strip() if isinstance(value, str) else None
-
-
-def _int(annotations: Mapping[str, Any], key: str) -> int | None:
-    value = _str(annotations, key)
-    return None if value is None else int(value)
 
 
 def default_template(path: str) -> str:
@@ -322,6 +371,7 @@ def _build(
                 )
             paths[name] = value.strip().lstrip("/")
     templates: dict[str, str] = {}
+    template_keys: dict[str, str] = {}
     for key, value in annotations.items():
         if isinstance(key, str) and key.startswith(TEMPLATE_PREFIX):
             name = secret_name(key, TEMPLATE_PREFIX)
@@ -334,6 +384,8 @@ def _build(
                     )
                 )
             templates[name] = value
+            template_keys[name] = key
+    problems += _template_problems(templates, template_keys)
     if not paths:
         problems.append(
             AnnotationProblem(
@@ -361,12 +413,25 @@ def _build(
             exec_commands[key[len(EXEC_COMMAND_PREFIX) :]] = words
     timeout = _str(annotations, "client-timeout")
     timeout_seconds = None if timeout is None else values.parse_duration(timeout)
-    if timeout_seconds is not None and timeout_seconds <= 0:
+    if timeout_seconds is not None and not 0 < timeout_seconds <= MAX_CLIENT_TIMEOUT_SECONDS:
         problems.append(
             AnnotationProblem(
-                f"{PREFIX}client-timeout: must be more than 0", PREFIX + "client-timeout"
+                f"{PREFIX}client-timeout: {_described(timeout)} must be more than 0 and at most "
+                f"{MAX_CLIENT_TIMEOUT_SECONDS // 60} minutes (it bounds the whole pod start)",
+                PREFIX + "client-timeout",
             )
         )
+    numbers: dict[str, int | None] = {}
+    for name, maximum in INT_MAXIMA.items():
+        text = _str(annotations, name)
+        number = int(text) if text is not None and len(text) <= len(str(maximum)) else None
+        if text is not None and (number is None or number > maximum):
+            problems.append(
+                AnnotationProblem(
+                    f"{PREFIX}{name}: {_described(text)} is more than {maximum}", PREFIX + name
+                )
+            )
+        numbers[name] = number
     if problems or role is None:
         return None, problems
     containers = _str(annotations, "agent-inject-containers")
@@ -394,9 +459,9 @@ def _build(
             requests_mem=_str(annotations, "agent-requests-mem"),
             limits_cpu=_str(annotations, "agent-limits-cpu"),
             limits_mem=_str(annotations, "agent-limits-mem"),
-            run_as_user=_int(annotations, "agent-run-as-user"),
-            run_as_group=_int(annotations, "agent-run-as-group"),
-            max_retries=_int(annotations, "client-max-retries"),
+            run_as_user=numbers["agent-run-as-user"],
+            run_as_group=numbers["agent-run-as-group"],
+            max_retries=numbers["client-max-retries"],
             timeout_seconds=timeout_seconds,
             token_to_app=bool(_bool(annotations, "agent-inject-token")),
             exec_command=exec_command,

@@ -38,6 +38,10 @@ from transformer.pod.kinds import find_pod_templates as _find
 from transformer.pod.rewrite import Rewrite, install_container, volumes_and_mounts
 from transformer.problems import ANNOTATION, INJECTION, PLATFORM, FieldPath, Problem, Resource
 
+#: Linux's MAX_ARG_STRLEN: the longest one environment string (``NAME=value``, NUL
+#: included) execve accepts; the agent config travels in one.
+MAX_ENV_STRING_BYTES = 32 * 4096
+
 
 @dataclass
 class Findings:
@@ -67,7 +71,13 @@ def inject(
     """
     findings = Findings()
     plans = []
+    seen: set[int] = set()
     for found in (*find_unsupported_pod_templates(obj), *_find(obj)):
+        if id(found.template) in seen:
+            # One pod template shared through a YAML anchor by two workloads: it is one
+            # object, so it is rewritten once (and written once, with its alias).
+            continue
+        seen.add(id(found.template))
         if options.skip_hooks and is_helm_hook(found.owner):
             continue
         if not found.supported:
@@ -181,6 +191,17 @@ def _plan(
         return None, planner.problems
     needs_token = _needs_projected_token(spec, found, facts)
     volumes, mounts = volumes_and_mounts(needs_token, options)
+    config_json = agent_config_json(agent_config(request, options, address, needs_token))
+    size = len(CONFIG_ENV_VAR) + 1 + len(config_json.encode()) + 1  # NAME=value and its NUL
+    if size > MAX_ENV_STRING_BYTES:
+        planner.report(
+            f"the agent config these annotations make is {size} bytes: Linux limits one "
+            f"environment string to {MAX_ENV_STRING_BYTES} bytes (MAX_ARG_STRLEN), so no "
+            "container could start with it; shorten the templates or split them",
+            None,
+            INJECTION,
+        )
+        return None, planner.problems
     return (
         Rewrite(
             template=found.template,
@@ -188,7 +209,7 @@ def _plan(
             init_container=install_container(request, options),
             volumes=volumes,
             mounts=mounts,
-            config_json=agent_config_json(agent_config(request, options, address, needs_token)),
+            config_json=config_json,
         ),
         [],
     )
@@ -341,7 +362,19 @@ class _Planner:
             rewrites.append((container, command))
         return rewrites
 
+    def check_lists(
+        self, mapping: Mapping[str, Any], keys: tuple[str, ...], where: FieldPath
+    ) -> None:
+        """Fields vault-exec adds to must be lists where present: a mapping in their place
+        (``env: {A: b}``) would be dropped by the rewrite, so it is refused instead."""
+        for key in keys:
+            value = mapping.get(key)
+            if value is not None and not isinstance(value, list | MutableSequence):
+                kind = "a mapping" if isinstance(value, Mapping) else f"a {type(value).__name__}"
+                self.report_at(f"{key} must be a list, not {kind}", (*where, key))
+
     def _check_container_is_free(self, container: Mapping[str, Any], where: FieldPath) -> None:
+        self.check_lists(container, ("env", "volumeMounts"), where)
         if CONFIG_ENV_VAR in _names(container.get("env")):
             self.report_at(f"the container already sets {CONFIG_ENV_VAR}", (*where, "env"))
         mounts = container.get("volumeMounts")
@@ -356,6 +389,7 @@ class _Planner:
 
     def check_names_are_free(self, spec: Mapping[str, Any]) -> None:
         """Names vault-exec adds must be free, or the pod was half-injected by hand."""
+        self.check_lists(spec, ("initContainers", "volumes"), self.spec_path)
         if INSTALL_CONTAINER in _names(spec.get("initContainers")):
             self.report_at(
                 f"the pod already has an init container named {INSTALL_CONTAINER!r}",

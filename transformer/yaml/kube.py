@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import yaml
 
+from transformer.problems import shown
+
 #: Where an alias, anchor (libyaml names are [-_A-Za-z0-9]) or tag could start:
 #: only a load checks those. "&&" in a shell line or a cron "* * *" are none.
 _NEEDS_LOAD = re.compile(r"(?:^|[\s\[\{,])(?:[*&][-\w]|!)", re.MULTILINE)
@@ -124,7 +126,7 @@ class _Loader(_ResolveCache, _CLoader):  # type: ignore[misc, valid-type]
             if node is None:
                 raise
             tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
-            what = repr(node.value) if isinstance(node, yaml.ScalarNode) else "this collection"
+            what = shown(node.value) if isinstance(node, yaml.ScalarNode) else "this collection"
             raise yaml.constructor.ConstructorError(
                 None, None, f"{what} is not a valid {tag} value", node.start_mark
             ) from None
