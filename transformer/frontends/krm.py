@@ -136,7 +136,12 @@ def _input_problem(message: str, resource: Resource | None = None) -> Problem:
 def run_function(text: str, base: Options) -> Outcome:
     """Apply the function to one ResourceList (YAML or JSON text)."""
     try:
+        # libyaml first: it refuses what ruamel.yaml's Python parser would spend minutes on
+        # (thousands of nesting levels) or expand without end (an alias bomb), in C.
+        kube.check_syntax(text)
         resource_list = roundtrip.load_roundtrip(text)
+    except kube.YamlSyntaxError as error:
+        return _failure(_input_problem(f"input is not a YAML ResourceList: {error}"))
     except roundtrip.RoundTripError as error:
         return _failure(_input_problem(f"input is not a YAML ResourceList: {error}"))
     if not isinstance(resource_list, MutableMapping) or (

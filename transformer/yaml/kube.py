@@ -228,10 +228,40 @@ class YamlSyntaxError(Exception):
         self.col = col
 
 
+#: How many values a document may hold once its aliases are expanded. Far above any real
+#: manifest; an "alias bomb" (nine levels of ten aliases: 10^9 values in 1 KB) is far above
+#: it, and Kubernetes' YAML refuses such documents too ("excessive aliasing").
+MAX_EXPANDED_VALUES = 1_000_000
+
+
 def load_document(text: str) -> Any:
     """Load one document with the C loader; raise YamlSyntaxError located in ``text``."""
-    with _located(text):
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+    with _located(text):  # (RecursionError of a deep document included)
+        document = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+        aliased = "*" in text and _NEEDS_LOAD.search(text)  # could share a collection
+        expanded = _expanded_size(document, {}) if aliased else 0
+        if expanded > MAX_EXPANDED_VALUES:
+            raise YamlSyntaxError(
+                f"invalid YAML: its aliases expand to {expanded} values, more than "
+                f"{MAX_EXPANDED_VALUES} (an alias bomb?)",
+                1,
+                1,
+            )
+    return document
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """How many values ``value`` is once every shared collection is written out in full
+    (as a dump, or Kubernetes, would); linear in the loaded graph, not in the expansion."""
+    if isinstance(value, dict | list):
+        known = sizes.get(id(value))
+        if known is not None:
+            return known
+        children = value.items() if isinstance(value, dict) else enumerate(value)
+        size = 1 + sum(_expanded_size(child, sizes) for _, child in children)
+        sizes[id(value)] = size
+        return size
+    return 1
 
 
 def check_syntax(text: str) -> bool:
