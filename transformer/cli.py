@@ -16,6 +16,7 @@ import click
 
 from transformer import __version__
 from transformer.cli_argocd import argocd_group
+from transformer.doctor.command import doctor_command
 from transformer.errors import InputError, LocatedInputError, VaultExecError
 from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
 from transformer.problems import Problem, has_errors
@@ -261,3 +262,6 @@ def krm(ctx: click.Context, /, **params: Any) -> None:
 
 # The Argo CD plugin's commands live beside their decisions (transformer/argocd.py).
 main.add_command(argocd_group)
+
+# `vault-exec doctor` lives in transformer/doctor/ and takes the platform flags above.
+main.add_command(doctor_command(platform_options))
