@@ -1,0 +1,179 @@
+"""`vault-exec doctor --print-setup` / `--apply` against the real OpenBao dev server.
+
+The printed setup is run by the real `bao` CLI; `--apply` must write exactly what
+it printed and nothing else.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+from doctor_kit import (
+    deployment,
+    doctor,
+    environment,
+    kubernetes_role,
+    policy_names,
+    put_policy,
+    put_secret,
+    role_names,
+)
+from openbao import TestVault
+
+
+def parse_script(script: str) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(policy name -> rules, role path -> fields) of a printed setup."""
+    policies: dict[str, str] = {}
+    roles: dict[str, dict[str, str]] = {}
+    lines = iter(script.splitlines())
+    for line in lines:
+        if line.startswith("#") or not line.strip() or line == "set -e":
+            continue
+        words = shlex.split(line.split(" <<", 1)[0])
+        assert words[0] == "bao", line
+        if words[1:3] == ["policy", "write"]:
+            body = []
+            for text in lines:
+                if text == "VAULT_EXEC_POLICY":
+                    break
+                body.append(text)
+            policies[words[3]] = "\n".join(body) + "\n"
+        else:
+            assert words[1] == "write", line
+            roles[words[2]] = dict(word.split("=", 1) for word in words[3:])
+    return policies, roles
+
+
+def run_script(vault: TestVault, script: str, home: Path) -> None:
+    done = subprocess.run(
+        ["sh", "-c", script],
+        env=environment(vault, home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def snapshot(vault: TestVault) -> tuple[set[str], set[str], dict[str, str | None]]:
+    names = policy_names(vault)
+    return (
+        names,
+        role_names(vault, "kubernetes"),
+        {n: vault.client().sys.read_policy(n)["data"]["rules"] for n in names if n != "root"},
+    )
+
+
+def test_printed_setup_run_by_bao_makes_a_failing_doctor_pass(
+    test_vault: TestVault, tmp_path: Path
+) -> None:
+    new = put_secret(test_vault, "doctor/setup-new", {"k": "v"})
+    old = put_secret(test_vault, "doctor/setup-old", {"user": "u"})
+    extra = put_secret(test_vault, "doctor/setup-extra", {"token": "t"})
+    put_policy(test_vault, "doctor-setup-old", old)
+    kubernetes_role(test_vault, "doctor-setup-old", ["doctor-setup-old"])
+    template = f'{{{{ with secret "{extra}" }}}}T={{{{ .Data.data.token }}}}{{{{ end }}}}'
+    stream = "---\n".join(
+        [
+            deployment("doctor-setup-new", {"env": new}),  # no role yet
+            deployment(  # an existing role that admits neither web/shop nor the extra path
+                "doctor-setup-old",
+                {"env": old, "extra": extra},
+                templates={"extra": template},
+                name="web",
+                namespace="shop",
+                service_account="web",
+            ),
+        ]
+    )
+    args = ("--address", test_vault.address)
+    failing = doctor(test_vault, stream, *args)
+    assert failing.code == 1
+    assert len(failing.stdout.splitlines()) == 4  # missing role; SA, namespace, read
+
+    before = snapshot(test_vault)
+    printed = doctor(test_vault, stream, *args, "--print-setup", "--cli", "bao")
+    assert printed.code == 1
+    assert printed.stderr.splitlines() == failing.stdout.splitlines()
+    assert snapshot(test_vault) == before  # nothing written without --apply
+    policies, roles = parse_script(printed.stdout)
+    assert policies == {
+        "vault-exec-kubernetes-doctor-setup-new": (
+            f'path "{new}" {{\n  capabilities = ["read"]\n}}\n'
+        ),
+        # only what the role lacks: its own policy already reads `old`
+        "vault-exec-kubernetes-doctor-setup-old": (
+            f'path "{extra}" {{\n  capabilities = ["read"]\n}}\n'
+        ),
+    }
+    assert roles == {
+        "auth/kubernetes/role/doctor-setup-new": {
+            "bound_service_account_names": "api",
+            "bound_service_account_namespaces": "apps",
+            "token_policies": "vault-exec-kubernetes-doctor-setup-new",
+        },
+        "auth/kubernetes/role/doctor-setup-old": {
+            "token_policies": "doctor-setup-old,vault-exec-kubernetes-doctor-setup-old",
+            "bound_service_account_names": "api,web",
+            "bound_service_account_namespaces": "apps,shop",
+        },
+    }
+
+    run_script(test_vault, printed.stdout, tmp_path)
+    assert doctor(test_vault, stream, *args) == type(failing)(0, "", "")
+    # The existing binding was kept, not replaced.
+    kept = deployment("doctor-setup-old", {"env": old})
+    assert doctor(test_vault, kept, *args).code == 0
+
+
+def test_apply_writes_exactly_what_it_printed(test_vault: TestVault) -> None:
+    path = put_secret(test_vault, "doctor/apply", {"k": "v"})
+    manifest = deployment("doctor-apply", {"env": path}, automount=False)  # projected: "vault"
+    args = ("--address", test_vault.address)
+    assert doctor(test_vault, manifest, *args).code == 1
+    names, roles_before, _ = snapshot(test_vault)
+
+    applied = doctor(test_vault, manifest, *args, "--apply", "--cli", "bao")
+    assert (applied.code, applied.stderr) == (0, "")  # checked again after the writes
+    policies, roles = parse_script(applied.stdout)
+    assert policy_names(test_vault) == names | set(policies)
+    for name, rules in policies.items():
+        assert test_vault.client().sys.read_policy(name)["data"]["rules"] == rules
+    assert role_names(test_vault, "kubernetes") == roles_before | {"doctor-apply"}
+    assert roles == {
+        "auth/kubernetes/role/doctor-apply": {
+            "bound_service_account_names": "api",
+            "bound_service_account_namespaces": "apps",
+            "audience": "vault",
+            "token_policies": "vault-exec-kubernetes-doctor-apply",
+        }
+    }
+    stored = test_vault.client().read("auth/kubernetes/role/doctor-apply")["data"]
+    assert stored["bound_service_account_names"] == ["api"]
+    assert stored["bound_service_account_namespaces"] == ["apps"]
+    assert stored["audience"] == "vault"
+    assert stored["token_policies"] == ["vault-exec-kubernetes-doctor-apply"]
+
+    again = doctor(test_vault, manifest, *args, "--print-setup")
+    assert (again.code, again.stdout) == (0, "# nothing to set up\n")
+
+
+def test_what_a_setup_must_not_decide_is_a_comment(test_vault: TestVault) -> None:
+    path = put_secret(test_vault, "doctor/setup-comment", {"k": "v"})
+    manifest = deployment(
+        "doctor-setup-comment",
+        {"env": path},
+        annotations={"vault.hashicorp.com/auth-path": "auth/nowhere"},
+    )
+    before = snapshot(test_vault)
+    run = doctor(test_vault, manifest, "--address", test_vault.address, "--apply")
+    assert run.code == 1
+    assert run.stdout == (
+        "# Deployment/apps/api: auth mount auth/nowhere (kubernetes) is missing or of another "
+        "type: enabling and configuring it is the platform's setup, not done here\n"
+        "# nothing to set up\n"
+    )
+    assert snapshot(test_vault) == before
