@@ -250,6 +250,9 @@ def test_token_uses_and_batch_tokens(test_vault: TestVault) -> None:
         test_vault, "doctor-uses", ["doctor-uses"], token_num_uses=0, token_type="batch"
     )
     assert check(test_vault, manifest) == []
+    kubernetes_role(test_vault, "doctor-uses", ["doctor-uses"], token_bound_cidrs="10.0.0.0/8")
+    (warning,) = check(test_vault, manifest)
+    assert "not checked: whether the pod's address is in role 'doctor-uses'" in warning
 
 
 def test_render_problems_come_first_and_no_vault_is_asked(test_vault: TestVault) -> None:
@@ -314,3 +317,75 @@ def test_json_and_sarif_reports(test_vault: TestVault, output_format: str) -> No
         assert result["level"] == "error"
         assert "does not admit service account 'web'" in result["message"]["text"]
         assert "locations" not in result  # stdin has no file to point at
+
+
+def test_kv1_keys_are_checked_too(test_vault: TestVault) -> None:
+    test_vault.client().write_data("kv/doctor-v1", data={"api_key": "k"})
+    put_policy(test_vault, "doctor-v1", "kv/doctor-v1")
+    kubernetes_role(test_vault, "doctor-v1", ["doctor-v1"])
+    template = '{{ with secret "kv/doctor-v1" }}A={{ .Data.api_key }}\nB={{ .Data.b }}{{ end }}'
+    manifest = deployment("doctor-v1", {"env": "kv/doctor-v1"}, templates={"env": template})
+    line = only_line(check(test_vault, manifest))
+    assert ".Data.b: .Data of kv/doctor-v1 has no key 'b' (keys: api_key)" in line
+
+
+def test_a_write_needs_update_and_nothing_is_issued(test_vault: TestVault) -> None:
+    # app-read (tests/openbao.py) may create/update pki/issue/leased.
+    kubernetes_role(test_vault, "doctor-pki", ["app-read"])
+    issued = test_vault.client().adapter.request("LIST", "/v1/pki/certs")["data"]["keys"]
+    issue = (
+        '{{ with secret "pki/issue/leased" "common_name=a.example.test" }}'
+        "{{ .Data.certificate }}{{ end }}"
+    )
+    manifest = deployment("doctor-pki", {"cert": "pki/issue/leased"}, templates={"cert": issue})
+    assert check(test_vault, manifest) == []
+    kubernetes_role(test_vault, "doctor-pki", [put_policy(test_vault, "doctor-pki", "pki/*")])
+    line = only_line(check(test_vault, manifest))
+    assert "template cert:1:9: role 'doctor-pki' at auth/kubernetes cannot update" in line
+    assert test_vault.client().adapter.request("LIST", "/v1/pki/certs")["data"]["keys"] == issued
+
+
+def test_other_engines_are_not_read(test_vault: TestVault) -> None:
+    kubernetes_role(
+        test_vault, "doctor-engine", [put_policy(test_vault, "doctor-engine", "pki/ca")]
+    )
+    (warning,) = check(test_vault, deployment("doctor-engine", {"ca": "pki/ca"}))
+    assert "warning: not checked: whether pki/ca exists (pki engine at pki/" in warning
+
+
+def test_problems_name_their_file_in_the_github_format(
+    test_vault: TestVault, tmp_path: Path
+) -> None:
+    path = ready(test_vault, "github")
+    manifest = deployment("doctor-github", {"env": path}, namespace="shop")
+    (tmp_path / "ok.yaml").write_text(deployment("doctor-github", {"env": path}))
+    (tmp_path / "shop.yaml").write_text(manifest)
+    files = [str(tmp_path / "ok.yaml"), str(tmp_path / "shop.yaml")]
+    run = doctor(test_vault, "", "--address", test_vault.address, "--format", "github", *files)
+    assert run.code == 1
+    (line,) = run.stdout.splitlines()
+    role_line = line_of(manifest, PREFIX + "role:")
+    assert line.startswith(f"::error file={tmp_path}/shop.yaml,line={role_line},col=9,")
+    assert "does not admit namespace 'shop'" in line
+
+
+def test_a_tls_vault_needs_its_ca(tmp_path: Path, test_vault: TestVault) -> None:
+    from openbao import start_dev_server
+
+    server = start_dev_server(tmp_path / "tls", tls=True)
+    try:
+        manifest = deployment("doctor-tls", {"env": "secret/data/x"})
+        env = {"VAULT_TOKEN": server.root_token}
+        run = doctor(test_vault, manifest, "--address", server.address, env=env)
+        assert run.code == 2
+        assert run.stderr.startswith(f"vault-exec: cannot verify Vault at {server.address} (pass")
+        assert server.ca_cert is not None
+        run = doctor(
+            test_vault, manifest, "--address", server.address, "--ca-cert", str(server.ca_cert),
+            env=env,
+        )  # fmt: skip
+        assert run.code == 1  # reached: it has no kubernetes auth mount
+        assert "has no auth mount auth/kubernetes (auth mounts: auth/token)" in run.stdout
+        assert server.root_token not in run.stdout + run.stderr
+    finally:
+        server.stop()

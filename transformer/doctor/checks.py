@@ -316,14 +316,24 @@ def _token_problems(w: Workload, role: Mapping[str, Any], uses: list[_Use]) -> l
     uses_allowed = int(role.get("token_num_uses") or 0)
     # The agent also prefetches each annotation's path, used or not.
     calls = len({(use.path, use.capability) for use in uses} | {(p, READ) for p in w.read_paths()})
+    problems = []
     if 0 < uses_allowed < calls:
-        return [
+        problems.append(
             w.problem(
                 f"role {w.role!r} at {w.auth_mount} issues tokens good for {uses_allowed} "
                 f"use(s) (token_num_uses), but the agent makes {calls} Vault call(s)"
             )
-        ]
-    return []
+        )
+    cidrs = [str(c) for c in role.get("token_bound_cidrs") or ()]
+    if cidrs:
+        problems.append(
+            _not_checked(
+                w,
+                f"whether the pod's address is in role {w.role!r}'s token_bound_cidrs "
+                f"({', '.join(cidrs)}): only the cluster knows pod addresses",
+            )
+        )
+    return problems
 
 
 def _content_problems(
