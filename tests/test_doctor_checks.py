@@ -389,3 +389,10 @@ def test_a_tls_vault_needs_its_ca(tmp_path: Path, test_vault: TestVault) -> None
         assert server.root_token not in run.stdout + run.stderr
     finally:
         server.stop()
+
+
+def test_a_path_no_engine_serves(test_vault: TestVault) -> None:
+    put_policy(test_vault, "doctor-unmounted", "nowhere/data/x")
+    kubernetes_role(test_vault, "doctor-unmounted", ["doctor-unmounted"])
+    line = only_line(check(test_vault, deployment("doctor-unmounted", {"env": "nowhere/data/x"})))
+    assert "no secrets engine is mounted at nowhere/data/x" in line

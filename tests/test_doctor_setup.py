@@ -177,3 +177,43 @@ def test_what_a_setup_must_not_decide_is_a_comment(test_vault: TestVault) -> Non
         "# nothing to set up\n"
     )
     assert snapshot(test_vault) == before
+
+
+def documented_policy(title: str) -> str:
+    """The HCL block of docs/doctor.md whose first line is ``# <title>``."""
+    text = (Path(__file__).parent.parent / "docs" / "doctor.md").read_text()
+    for block in text.split("```hcl\n")[1:]:
+        body = block.split("```", 1)[0]
+        if body.startswith(f"# {title}\n"):
+            return body
+    raise AssertionError(f"no hcl block '# {title}' in docs/doctor.md")
+
+
+def test_the_documented_doctor_policy_is_enough(test_vault: TestVault) -> None:
+    client = test_vault.client()
+    client.sys.create_or_update_policy("doctor-docs", documented_policy("vault-exec doctor"))
+    client.sys.create_or_update_policy(
+        "doctor-docs-apply", documented_policy("vault-exec doctor --apply")
+    )
+    checking = client.auth.token.create(policies=["doctor-docs"], ttl="5m")["auth"]["client_token"]
+    applying = client.auth.token.create(policies=["doctor-docs", "doctor-docs-apply"], ttl="5m")[
+        "auth"
+    ]["client_token"]
+    path = put_secret(test_vault, "doctor/docs", {"k": "v"})
+    put_policy(test_vault, "doctor-docs-app", path)
+    kubernetes_role(test_vault, "doctor-docs", ["doctor-docs-app"], token_no_default_policy=True)
+    manifest = (
+        deployment("doctor-docs", {"env": path})
+        + "---\n"
+        + deployment("doctor-docs-new", {"env": path}, name="web")
+    )
+    args = ("--address", test_vault.address)
+    run = doctor(test_vault, manifest, *args, env={"VAULT_TOKEN": checking})
+    assert (run.code, run.stderr) == (1, "")
+    assert "role 'doctor-docs-new' does not exist" in run.stdout
+    assert "doctor-docs'" not in run.stdout  # the complete one passes
+    run = doctor(test_vault, manifest, *args, "--print-setup", env={"VAULT_TOKEN": checking})
+    assert run.code == 1
+    assert "vault write auth/kubernetes/role/doctor-docs-new" in run.stdout
+    run = doctor(test_vault, manifest, *args, "--apply", env={"VAULT_TOKEN": applying})
+    assert (run.code, run.stderr) == (0, "")

@@ -157,7 +157,7 @@ def _diagnose(
                         use.need.annotation,
                     )
                 )
-        problems += _content_problems(vault, probe, w, readable)
+        problems += _content_problems(probe, w, readable)
     return problems
 
 
@@ -336,16 +336,14 @@ def _token_problems(w: Workload, role: Mapping[str, Any], uses: list[_Use]) -> l
     return problems
 
 
-def _content_problems(
-    vault: Vault, probe: Probe, w: Workload, readable: list[_Use]
-) -> list[Problem]:
+def _content_problems(probe: Probe, w: Workload, readable: list[_Use]) -> list[Problem]:
     """Does each readable KV path hold a secret with the fields the templates use?"""
     problems: list[Problem] = []
     shapes: dict[str, Shape | None] = {}
     for use in readable:
         if use.path in shapes:
             continue
-        mount = vault.mount_of(use.path)
+        mount = probe.mount_of(use.path)
         if mount is None:
             shapes[use.path] = None
             problems.append(

@@ -161,22 +161,6 @@ class Vault:
         rules = data.get("rules") if data else None
         return rules if isinstance(rules, str) else None
 
-    def mount_of(self, path: str) -> Mount | None:
-        """The secrets engine ``path`` belongs to (metadata only, nothing is read)."""
-        with self._speaking(f"finding the mount of {path}"):
-            try:
-                answer = self._client.read(f"sys/internal/ui/mounts/{path}")
-            except (hvac.exceptions.InvalidPath, hvac.exceptions.InvalidRequest):
-                return None
-        data = answer.get("data") if isinstance(answer, Mapping) else None
-        if not isinstance(data, Mapping) or not data.get("type"):
-            return None
-        options = data.get("options") if isinstance(data.get("options"), Mapping) else {}
-        version = str(options.get("version") or "") if options else ""
-        if data.get("type") in ("kv", "generic") and not version:
-            version = "1"
-        return Mount(str(data.get("path") or ""), str(data["type"]), version)
-
     @contextmanager
     def as_policies(self, policies: Sequence[str], *, default: bool) -> Iterator[Probe]:
         """A short-lived child token carrying exactly ``policies`` (and ``default``, as a
@@ -233,6 +217,26 @@ class Probe:
                 )
         data = answer.get("data", answer) if isinstance(answer, Mapping) else {}
         return {path: [str(c) for c in data.get(path) or ["deny"]] for path in paths}
+
+    def mount_of(self, path: str) -> Mount | None:
+        """The secrets engine ``path`` belongs to (metadata only, nothing is read). Vault
+        tells only a token that has some capability on ``path``: the probe, not the
+        operator, asks."""
+        with self._vault._speaking(f"finding the mount of {path}"):
+            try:
+                answer = self._client.read(f"sys/internal/ui/mounts/{path}")
+            except (hvac.exceptions.InvalidPath, hvac.exceptions.InvalidRequest):
+                return None
+            except hvac.exceptions.Forbidden:
+                return None  # asked only for paths the probe may use: no engine serves it
+        data = answer.get("data") if isinstance(answer, Mapping) else None
+        if not isinstance(data, Mapping) or not data.get("type"):
+            return None
+        options = data.get("options") if isinstance(data.get("options"), Mapping) else {}
+        version = str(options.get("version") or "") if options else ""
+        if data.get("type") in ("kv", "generic") and not version:
+            version = "1"
+        return Mount(str(data.get("path") or ""), str(data["type"]), version)
 
     def shape(self, path: str) -> Shape | None:
         """The keys of the secret at ``path`` as the role would read it (None: no secret
