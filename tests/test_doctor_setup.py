@@ -127,6 +127,17 @@ def test_printed_setup_run_by_bao_makes_a_failing_doctor_pass(
     # The existing binding was kept, not replaced.
     kept = deployment("doctor-setup-old", {"env": old})
     assert doctor(test_vault, kept, *args).code == 0
+    # The pods' real logins (kubernetes auth, TokenReview test double) now work.
+    for role, namespace, account in [
+        ("doctor-setup-new", "apps", "api"),
+        ("doctor-setup-old", "shop", "web"),
+        ("doctor-setup-old", "apps", "api"),
+    ]:
+        jwt = test_vault.mint_sa_token(namespace, account)
+        login = test_vault.client().write_data(
+            "auth/kubernetes/login", data={"role": role, "jwt": jwt}
+        )
+        assert f"vault-exec-kubernetes-{role}" in login["auth"]["policies"]
 
 
 def test_apply_writes_exactly_what_it_printed(test_vault: TestVault) -> None:
@@ -217,3 +228,54 @@ def test_the_documented_doctor_policy_is_enough(test_vault: TestVault) -> None:
     assert "vault write auth/kubernetes/role/doctor-docs-new" in run.stdout
     run = doctor(test_vault, manifest, *args, "--apply", env={"VAULT_TOKEN": applying})
     assert (run.code, run.stderr) == (0, "")
+
+
+def test_an_existing_vault_exec_policy_keeps_its_text(test_vault: TestVault) -> None:
+    first = put_secret(test_vault, "doctor/extend-1", {"k": "v"})
+    second = put_secret(test_vault, "doctor/extend-2", {"k": "v"})
+    name = "vault-exec-kubernetes-doctor-extend"
+    kept = f'path "{first}" {{ capabilities = ["read"] }}\n'
+    test_vault.client().sys.create_or_update_policy(name, kept)
+    kubernetes_role(test_vault, "doctor-extend", [name])
+    manifest = deployment("doctor-extend", {"a": first, "b": second})
+    run = doctor(test_vault, manifest, "--address", test_vault.address, "--apply", "--cli", "bao")
+    assert (run.code, run.stderr) == (0, "")
+    policies, roles = parse_script(run.stdout)
+    assert policies == {name: kept + f'\npath "{second}" {{\n  capabilities = ["read"]\n}}\n'}
+    assert roles == {"auth/kubernetes/role/doctor-extend": {"token_policies": name}}
+    assert test_vault.client().sys.read_policy(name)["data"]["rules"] == policies[name]
+
+
+def test_a_printed_jwt_role_admits_the_projected_token(
+    test_vault: TestVault, tmp_path: Path
+) -> None:
+    path = put_secret(test_vault, "doctor/setup-jwt", {"k": "v"})
+    manifest = deployment(
+        "doctor-setup-jwt",
+        {"env": path},
+        annotations={
+            "vault.hashicorp.com/auth-type": "jwt",
+            "vault.hashicorp.com/auth-path": "auth/jwt",
+        },
+        automount=False,
+    )
+    args = ("--address", test_vault.address)
+    printed = doctor(test_vault, manifest, *args, "--print-setup", "--cli", "bao")
+    assert printed.code == 1
+    _, roles = parse_script(printed.stdout)
+    assert roles == {
+        "auth/jwt/role/doctor-setup-jwt": {
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_subject": "system:serviceaccount:apps:api",
+            "bound_audiences": "vault",
+            "token_policies": "vault-exec-jwt-doctor-setup-jwt",
+        }
+    }
+    run_script(test_vault, printed.stdout, tmp_path)
+    assert doctor(test_vault, manifest, *args).code == 0
+    # and the pod's real login works with what was set up
+    login = test_vault.client().write_data(
+        "auth/jwt/login", data={"role": "doctor-setup-jwt", "jwt": test_vault.mint_sa_token()}
+    )
+    assert "vault-exec-jwt-doctor-setup-jwt" in login["auth"]["policies"]

@@ -49,7 +49,6 @@ class Gaps:
     workload: Workload
     mount_ok: bool = False
     role: dict[str, Any] | None = None  # as Vault holds it; None: missing
-    policies: tuple[str, ...] = ()
     #: (path, capability) pairs the role's policies do not grant.
     ungranted: list[tuple[str, str]] = field(default_factory=list)
     service_account_missing: bool = False
@@ -137,7 +136,6 @@ def _diagnose(
     policies = tuple(
         dict.fromkeys([*(role.get("token_policies") or ()), *(role.get("policies") or ())])
     )
-    gaps.policies = policies
     with vault.as_policies(policies, default=not role.get("token_no_default_policy")) as probe:
         capabilities = probe.capabilities(list(dict.fromkeys(use.path for use in uses)))
         readable: list[_Use] = []
