@@ -10,6 +10,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import hvac
 from doctor_kit import (
     deployment,
     doctor,
@@ -279,3 +280,41 @@ def test_a_printed_jwt_role_admits_the_projected_token(
         "auth/jwt/login", data={"role": "doctor-setup-jwt", "jwt": test_vault.mint_sa_token()}
     )
     assert "vault-exec-jwt-doctor-setup-jwt" in login["auth"]["policies"]
+
+
+def test_a_workload_in_a_vault_namespace_is_checked_and_set_up_there(
+    test_vault: TestVault, tmp_path: Path
+) -> None:
+    client = test_vault.client()
+    client.write_data("sys/namespaces/doctor-team", data={})
+    team = hvac.Client(test_vault.address, test_vault.bao.root_token, namespace="doctor-team")
+    team.sys.enable_auth_method("jwt", path="jwt")
+    team.write_data(
+        "auth/jwt/config", data={"jwt_validation_pubkeys": [test_vault.issuer.public_pem()]}
+    )
+    team.sys.enable_secrets_engine("kv", path="secret", options={"version": "2"})
+    team.secrets.kv.v2.create_or_update_secret("team/app", secret={"k": "v"})
+    manifest = deployment(
+        "doctor-team",
+        {"env": "secret/data/team/app"},
+        annotations={
+            "vault.hashicorp.com/namespace": "doctor-team",
+            "vault.hashicorp.com/auth-type": "jwt",
+            "vault.hashicorp.com/auth-path": "auth/jwt",
+        },
+        automount=False,
+    )
+    args = ("--address", test_vault.address)
+    printed = doctor(test_vault, manifest, *args, "--print-setup", "--cli", "bao")
+    assert printed.stderr.endswith(
+        "error: role 'doctor-team' does not exist at auth/jwt (Deployment/apps/api)\n"
+    )
+    assert "bao policy write -namespace=doctor-team vault-exec-jwt-doctor-team -" in printed.stdout
+    assert "bao write -namespace=doctor-team auth/jwt/role/doctor-team " in printed.stdout
+    run_script(test_vault, printed.stdout, tmp_path)
+    assert doctor(test_vault, manifest, *args).code == 0
+    assert "doctor-team" not in role_names(test_vault, "jwt")  # not in the root namespace
+    login = team.write_data(
+        "auth/jwt/login", data={"role": "doctor-team", "jwt": test_vault.mint_sa_token()}
+    )
+    assert "vault-exec-jwt-doctor-team" in login["auth"]["policies"]
