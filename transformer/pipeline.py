@@ -169,7 +169,7 @@ def _render_chunk(
         return chunk.text, [], _Holds.OBJECT
     findings = inject(obj, options, facts)
     if findings.problems:
-        return "", _locate(findings.problems, chunk, filename, doc_index), _Holds.OBJECT
+        return "", locate_problems(findings.problems, chunk, filename, doc_index), _Holds.OBJECT
     if not findings.changed:
         return chunk.text, [], _Holds.OBJECT
     content = chunk.text[len(chunk.prefix) :]
@@ -235,7 +235,7 @@ def _may_opt_in(text: str) -> bool:
     return "agent-inject" in text or "\\" in text
 
 
-def _locate(
+def locate_problems(
     problems: list[Problem], chunk: stream.Chunk, filename: str, doc_index: int
 ) -> list[Problem]:
     """Give each problem its file, line and column (ruamel.yaml, error path only)."""

@@ -21,7 +21,8 @@ INVALID_MANIFEST = "invalid-manifest"  # not a readable stream of Kubernetes obj
 ANNOTATION = "annotation"  # a vault.hashicorp.com/ annotation is unknown, bad or refused
 INJECTION = "injection"  # the pod opts in but cannot be rewritten as asked
 PLATFORM = "platform"  # the platform's settings or policy do not allow what the pod asks
-RULES = (INVALID_MANIFEST, ANNOTATION, INJECTION, PLATFORM)
+VAULT = "vault"  # Vault lacks what the pod needs: role, policy, secret (vault-exec doctor)
+RULES = (INVALID_MANIFEST, ANNOTATION, INJECTION, PLATFORM, VAULT)
 
 #: A field path inside one document: mapping keys and sequence indexes.
 FieldPath = tuple[str | int, ...]

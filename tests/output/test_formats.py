@@ -112,7 +112,7 @@ def test_sarif_is_a_valid_2_1_0_log() -> None:
     assert driver["name"] == "vault-exec"
     assert driver["version"] == __version__
     rule_ids = [rule["id"] for rule in driver["rules"]]
-    assert set(rule_ids) == {"annotation", "invalid-manifest", "injection", "platform"}
+    assert set(rule_ids) == {"annotation", "invalid-manifest", "injection", "platform", "vault"}
     first, second, third = run["results"]
     assert first["ruleId"] == "annotation"
     assert rule_ids[first["ruleIndex"]] == "annotation"

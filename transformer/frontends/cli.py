@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from transformer import __version__
+from transformer.doctor.command import doctor_command
 from transformer.errors import (
     EXIT_BUG,
     EXIT_PROBLEMS,
@@ -281,3 +282,6 @@ def krm(ctx: click.Context, /, **params: Any) -> None:
 
 # The Argo CD plugin's commands live beside their decisions (transformer/argocd.py).
 main.add_command(argocd_group)
+
+# `vault-exec doctor` lives in transformer/doctor/ and takes the platform flags above.
+main.add_command(doctor_command(platform_options))

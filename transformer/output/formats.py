@@ -43,6 +43,11 @@ RULES: dict[str, tuple[str, str]] = {
         "The pod asks for something the platform's settings do not allow or do not "
         "provide (a Vault address outside the allowed list, no Vault address at all).",
     ),
+    rules.VAULT: (
+        "VaultPrerequisite",
+        "Vault lacks what the workload needs to start: its auth mount, role, a policy "
+        "that grants the read, the secret or one of its keys (vault-exec doctor).",
+    ),
 }
 
 
