@@ -1,16 +1,13 @@
 """Go value formatting for the template engine: ``fmt``'s ``%v``/``Sprint``/``Sprintf``
-and ``encoding/json``'s ``Marshal``/``MarshalIndent``, on the values a template can
-hold (str, int, float, bool, None, lists and string-keyed mappings decoded from JSON).
+on the values a template can hold (str, int, float, bool, None, lists and string-keyed
+mappings decoded from JSON); ``encoding/json`` is :mod:`.gojson`.
 
-Private to :mod:`transformer.agent.template`. Standard library only, nothing heavy at
-import time: the agent's start-up sits on every pod start.
+Standard library only, nothing heavy at import time: the agent's start-up sits on
+every pod start.
 
 Go sources followed (cited where a rule is not obvious):
 - ``strconv/ftoa.go`` (shortest float digits; ``%v`` of a float64 is ``'g'`` with the
   shortest precision, and then ``%e`` is used when the exponent is < -4 or >= 6);
-- ``encoding/json/encode.go`` (``floatEncoder``: ``'f'`` unless abs < 1e-6 or >= 1e21,
-  ``e-07`` cleaned to ``e-7``; strings escaped with HTML escaping on, ``\\b``/``\\f``
-  since Go 1.22, U+2028/U+2029 escaped; map keys sorted);
 - ``fmt/print.go`` (``Sprint`` puts spaces between operands when neither is a string;
   bad verbs print as ``%!verb(type=value)``, missing operands as ``%!verb(MISSING)``,
   extra ones as ``%!(EXTRA type=value)``).
@@ -18,7 +15,7 @@ Go sources followed (cited where a rule is not obvious):
 
 from __future__ import annotations
 
-from _collections_abc import Mapping  # not collections.abc: see template.py
+from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,7 +67,7 @@ def is_int(value: object) -> bool:
 # ---------------------------------------------------------------------------- floats
 
 
-def _float_digits(value: float) -> tuple[str, int]:
+def float_digits(value: float) -> tuple[str, int]:
     """Shortest round-trip decimal digits of abs(value) and the decimal point position.
 
     ``repr`` gives the shortest digits that round-trip (the same digits as Go's
@@ -92,7 +89,7 @@ def _float_digits(value: float) -> tuple[str, int]:
     return digits, point
 
 
-def _fmt_e(digits: str, point: int, upper: bool = False) -> str:
+def fmt_e(digits: str, point: int, upper: bool = False) -> str:
     # strconv fmtE with the shortest precision: d.ddde±dd (at least two exponent digits)
     if not digits:
         digits, point = "0", 1
@@ -105,7 +102,7 @@ def _fmt_e(digits: str, point: int, upper: bool = False) -> str:
     return mantissa + ("E" if upper else "e") + sign + exp_digits
 
 
-def _fmt_f(digits: str, point: int) -> str:
+def fmt_f(digits: str, point: int) -> str:
     # strconv fmtF with the shortest precision
     if not digits:
         return "0"
@@ -116,7 +113,7 @@ def _fmt_f(digits: str, point: int) -> str:
     return digits[:point] + "." + digits[point:]
 
 
-def _special_float(value: float) -> str | None:
+def special_float(value: float) -> str | None:
     if value != value:
         return "NaN"
     if value in (float("inf"), float("-inf")):
@@ -126,31 +123,17 @@ def _special_float(value: float) -> str | None:
 
 def format_float_v(value: float, upper: bool = False) -> str:
     """Go's ``%v`` (= ``%g`` shortest) of a float64: 1.5, 1e+06, 0.0001, 1e-05."""
-    special = _special_float(value)
+    special = special_float(value)
     if special is not None:
         return special
     sign = "-" if repr(value).startswith("-") else ""
-    digits, point = _float_digits(value)
+    digits, point = float_digits(value)
     exponent = point - 1
     # strconv/ftoa.go: "if precision was the shortest possible, use precision 6 for
     # this decision" (%e when exp < -4 || exp >= eprec)
     if digits and (exponent < -4 or exponent >= 6):
-        return sign + _fmt_e(digits, point, upper)
-    return sign + _fmt_f(digits, point)
-
-
-def format_float_json(value: float) -> str:
-    """encoding/json's float64 encoding (ES6-like): 1e+21, 1e-7, 100000000000000000000."""
-    digits, point = _float_digits(value)
-    sign = "-" if repr(value).startswith("-") else ""
-    absolute = abs(value)
-    if absolute != 0 and (absolute < 1e-6 or absolute >= 1e21):
-        text = _fmt_e(digits, point)
-        # encode.go: "clean up e-09 to e-9"
-        if len(text) >= 4 and text[-4] == "e" and text[-3] == "-" and text[-2] == "0":
-            text = text[:-2] + text[-1]
-        return sign + text
-    return sign + _fmt_f(digits, point)
+        return sign + fmt_e(digits, point, upper)
+    return sign + fmt_f(digits, point)
 
 
 # ---------------------------------------------------------------------------- %v / Sprint
@@ -320,7 +303,7 @@ def _format_int(value: int, verb: str, spec: _Spec) -> str:
 
 
 def _format_float(value: float, verb: str, spec: _Spec) -> str:
-    special = _special_float(value)
+    special = special_float(value)
     if special is not None:
         text = special
         if text == "+Inf" and not spec.plus:
@@ -540,98 +523,3 @@ def sprintf_chunks(format_text: str, args: list[Any]) -> list[tuple[str, int]]:
         )
         out.append(("%!(EXTRA " + extra + ")", FROM_EXTRA))
     return out
-
-
-# ---------------------------------------------------------------------------- JSON
-
-
-def _json_escape_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in range(0x20):
-        table[code] = f"\\u{code:04x}"
-    table[ord("\n")] = "\\n"
-    table[ord("\r")] = "\\r"
-    table[ord("\t")] = "\\t"
-    # Go 1.22+ writes \b and \f in their short forms
-    table[ord("\b")] = "\\b"
-    table[ord("\f")] = "\\f"
-    table[ord('"')] = '\\"'
-    table[ord("\\")] = "\\\\"
-    # json.Marshal escapes HTML-significant characters and the JS line separators
-    table[ord("<")] = "\\u003c"
-    table[ord(">")] = "\\u003e"
-    table[ord("&")] = "\\u0026"
-    table[0x2028] = "\\u2028"
-    table[0x2029] = "\\u2029"
-    # invalid UTF-8 (bytes kept as lone surrogates by surrogateescape) becomes \ufffd
-    for code in range(0xDC80, 0xDD00):
-        table[code] = "\\ufffd"
-    return table
-
-
-_JSON_ESCAPES = _json_escape_table()
-
-
-class JSONValueError(ValueError):
-    """A value that encoding/json refuses (NaN, Inf, an unsupported type)."""
-
-
-def _json_string(text: str) -> str:
-    return '"' + text.translate(_JSON_ESCAPES) + '"'
-
-
-def to_json(value: object, indent: str | None = None, depth: int = 0) -> str:
-    """encoding/json ``Marshal`` (indent None) or ``MarshalIndent(v, "", indent)``."""
-    if depth > 1000:
-        raise JSONValueError("json: value nested too deeply")
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if _special_float(value) is not None:
-            raise JSONValueError("json: unsupported value: " + format_float_v(value))
-        return format_float_json(value)
-    if isinstance(value, JSONNumber):
-        return str(value)
-    if isinstance(value, str):
-        return _json_string(value)
-    if isinstance(value, Mapping):
-        if not value:
-            return "{}"
-        keys = sorted(value)
-        if indent is None:
-            return (
-                "{"
-                + ",".join(
-                    _json_string(str(k)) + ":" + to_json(value[k], None, depth + 1) for k in keys
-                )
-                + "}"
-            )
-        inner_pad = "\n" + indent * (depth + 1)
-        return (
-            "{"
-            + ",".join(
-                inner_pad + _json_string(str(k)) + ": " + to_json(value[k], indent, depth + 1)
-                for k in keys
-            )
-            + "\n"
-            + indent * depth
-            + "}"
-        )
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        if indent is None:
-            return "[" + ",".join(to_json(item, None, depth + 1) for item in value) + "]"
-        inner_pad = "\n" + indent * (depth + 1)
-        return (
-            "["
-            + ",".join(inner_pad + to_json(item, indent, depth + 1) for item in value)
-            + "\n"
-            + indent * depth
-            + "]"
-        )
-    raise JSONValueError("json: unsupported type: " + go_type(value))
