@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from tests.agent.template.template_support import E, S, error_of, render
@@ -315,3 +318,17 @@ def test_nesting_is_bounded() -> None:
     assert error_of(deep).endswith(": template nests too deeply")
     ifs = "{{ if 1 }}" * 150 + "{{ end }}" * 150
     assert error_of(ifs).endswith(": template nests too deeply")
+
+
+def test_execute_template_never_names_a_template_from_data() -> None:
+    def vault(path: str, args: list[str]) -> Mapping[str, Any]:
+        return {"data": {"pw": "hunter2-secret"}}
+
+    template = parse('{{ with secret "x" }}{{ executeTemplate .Data.pw }}{{ end }}', "t")
+    with pytest.raises(TemplateError) as caught:
+        template.render(vault, {})
+    assert str(caught.value) == (
+        "template t:1:25: no template of that name defined (the name comes from data)"
+    )
+    # a name written in the template is the template's own text: it is named
+    assert error_of('{{ executeTemplate "nope" }}') == "template t:1:4: no template 'nope' defined"

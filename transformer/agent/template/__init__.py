@@ -30,13 +30,15 @@ work.
 
 Safety: a template only ever reaches the data the ``secret`` callable returned and the
 env mapping through ``env``: field access is a key lookup on mappings, never an
-attribute lookup, and there are no methods. Execution is bounded (output size, range
-iterations, nesting depth). No error message contains a value, only key names,
-function names and type names.
+attribute lookup, and there are no methods. Execution is bounded in CPU and memory
+(steps of work, characters allocated, value and output sizes, range iterations,
+nesting: see :mod:`.limits`). No error message contains a value, only key names,
+function names and type names, and names only where the template text wrote them.
 
 Layout: :mod:`.lexer` (text to tokens), :mod:`.parser` (tokens to the tree of
 :mod:`.nodes`), :mod:`.executor` (the tree over data), :mod:`.functions` (the builtins),
-:mod:`.gofmt` and :mod:`.gojson` (Go's fmt and encoding/json formatting),
+:mod:`.goprintf`, :mod:`.gofmt` and :mod:`.gojson` (Go's fmt, strconv and
+encoding/json formatting),
 :mod:`.provenance` (template text or data), :mod:`.limits` (the bounds).
 
 Inspecting a template without running it: ``parse(...).walk()`` yields every node
@@ -53,9 +55,9 @@ from __future__ import annotations
 # by the interpreter; the typing names are needed by mypy only.
 from _collections_abc import Mapping
 
+from transformer.agent.jsonlite import JSONNumber
 from transformer.agent.template.errors import Located, TemplateError
 from transformer.agent.template.executor import Exec
-from transformer.agent.template.gofmt import JSONNumber
 from transformer.agent.template.lexer import lex
 from transformer.agent.template.nodes import (
     _Action,
@@ -187,4 +189,6 @@ def parse(text: str, name: str) -> Template:
     except Located as error:
         line, col = _position(text, error.pos)
         raise TemplateError(name, line, col, error.what) from None
+    except RecursionError:  # a safety net: the parser bounds its nesting itself
+        raise TemplateError(name, 1, 1, "template nests too deeply") from None
     return Template(name, text, nodes, parser.templates)

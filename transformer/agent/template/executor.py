@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
-from transformer.agent.template import gofmt, limits
+from transformer.agent.template import gofmt, goprintf, limits
 from transformer.agent.template.errors import fail
 from transformer.agent.template.functions import FUNCS, ArgError, truth
+from transformer.agent.template.limits import STEP_CHARS, Budget, size_of
 from transformer.agent.template.nodes import (
     NO_ARG,
     _Action,
@@ -116,11 +117,13 @@ class Exec:
         self.vars: list[list[Any]] = [["$", None]]
         self.out = Output()
         self.iterations = 0
+        self.budget = Budget()
         self.cache: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
 
     # -- statements -------------------------------------------------------------
     def walk(self, nodes: list[_Node], dot: Any) -> None:
         for node in nodes:
+            self.budget.step(node.pos)
             if isinstance(node, _Text):
                 self.out.write(node.text, False, node.pos)
             elif isinstance(node, _Action):
@@ -138,9 +141,11 @@ class Exec:
             elif isinstance(node, _Jump):
                 raise _Break if node.kind == "break" else _Continue
 
-    def call_template(self, name: str, dot: Any, pos: int) -> None:
+    def call_template(self, name: str, dot: Any, pos: int, name_from_data: bool = False) -> None:
         body = self.templates.get(name)
         if body is None:
+            if name_from_data:  # executeTemplate (.Data.x): the name may be a secret
+                fail(pos, "no template of that name defined (the name comes from data)")
             fail(pos, f"no template {name!r} defined")
         self.call_depth += 1
         if self.call_depth > limits.MAX_NESTING:
@@ -164,7 +169,9 @@ class Exec:
         elif isinstance(value, str):
             self.out.write(value, True, pos)
         else:
-            self.out.write(gofmt.sprint_value(value), True, pos)
+            text = goprintf.sprint_value(value)
+            self.budget.allocate(pos, len(text))
+            self.out.write(text, True, pos)
 
     def walk_if(self, node: _Control, dot: Any) -> None:
         mark = len(self.vars)
@@ -198,6 +205,7 @@ class Exec:
             self.iterations += 1
             if self.iterations > limits.MAX_RANGE_ITERATIONS:
                 fail(node.pos, f"more than {limits.MAX_RANGE_ITERATIONS} range iterations")
+            self.budget.step(node.pos)
             if node.pipe.is_assign:
                 # {{range $k, $v = ...}} assigns variables declared earlier
                 if len(decl) == 2:
@@ -249,12 +257,14 @@ class Exec:
         fail(pos, f"undefined variable {name!r}")
 
     def command(self, cmd: _Cmd, dot: Any, final: Any) -> Any:
+        self.budget.step(cmd.pos)
         head = cmd.args[0]
         if isinstance(head, _FuncNode):
             return self.call(head, cmd.args[1:], dot, final)
         return self.arg(head, dot)
 
     def arg(self, node: _Node, dot: Any) -> Any:
+        self.budget.step(node.pos)
         if isinstance(node, _Const):
             return node.value
         if isinstance(node, _FieldNode):
@@ -269,6 +279,7 @@ class Exec:
             return self.call(node, [], dot, NO_ARG)
         else:  # pragma: no cover - the parser builds no other operand
             fail(node.pos, "unexpected operand")
+        self.budget.step(node.pos, len(node.names))
         for name in node.names:
             value = _field(value, name, node.pos)
         return value
@@ -289,6 +300,8 @@ class Exec:
         args = [self.arg(node, dot) for node in arg_nodes]
         if final is not NO_ARG:
             args.append(final)
+        # work linear in the arguments' size is paid for (comparisons, searches, copies)
+        self.budget.step(head.pos, 1 + sum(size_of(arg) for arg in args) // STEP_CHARS)
         if name == "secret":
             return self.call_secret(head, args)
         if name == "env":
@@ -301,16 +314,24 @@ class Exec:
             self.out = Output()
             self.out.size = outer.size
             try:
-                self.call_template(template_name, args[1] if len(args) > 1 else None, head.pos)
+                self.call_template(
+                    template_name,
+                    args[1] if len(args) > 1 else None,
+                    head.pos,
+                    name_from_data=type(template_name) is not Literal,
+                )
                 pieces = self.out.pieces()
             finally:
                 self.out = outer
-            return composed(pieces)
-        func = FUNCS[name]
-        try:
-            return func(args)
-        except ArgError as error:
-            fail(head.pos, f"error calling {name}: {error.what}")
+            result: Any = composed(pieces)
+        else:
+            try:
+                result = FUNCS[name](args)
+            except ArgError as error:
+                fail(head.pos, f"error calling {name}: {error.what}")
+        if name != "index":  # index returns a part of its argument; the others build
+            self.budget.allocate(head.pos, size_of(result))
+        return result
 
     def call_secret(self, head: _FuncNode, args: list[Any]) -> dict[str, Any]:
         for index in range(len(args)):

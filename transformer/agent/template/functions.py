@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
-from transformer.agent.template import gofmt, gojson
+from transformer.agent.template import gofmt, gojson, goprintf, limits
 from transformer.agent.template.provenance import Composed, Literal, composed, pieces_of
 
 TYPE_CHECKING = False
@@ -33,6 +33,13 @@ def truth(value: object) -> bool:
     return True
 
 
+def _room(size: int) -> None:
+    """Refuse to build a value larger than any template value may be (before building
+    it: the functions that can multiply their input check this first)."""
+    if size > limits.MAX_VALUE_CHARS:
+        raise ArgError(f"the result would be larger than {limits.MAX_VALUE_CHARS} characters")
+
+
 def _str_arg(args: list[Any], index: int) -> str:
     value = args[index]
     if not isinstance(value, str):
@@ -42,40 +49,61 @@ def _str_arg(args: list[Any], index: int) -> str:
 
 def _fn_printf(args: list[Any]) -> str:
     format_text, operands = _str_arg(args, 0), args[1:]
-    chunks = gofmt.sprintf_chunks(format_text, operands)
+    try:
+        chunks = goprintf.sprintf_chunks(format_text, operands)
+    except goprintf.TooLarge:
+        _room(limits.MAX_VALUE_CHARS + 1)
+        raise  # pragma: no cover - _room raised
     if type(args[0]) is not Literal and type(args[0]) is not Composed:
         return "".join(text for text, _ in chunks)  # a format computed from data
     pieces: list[tuple[str, bool]] = []
     for text, source in chunks:
-        if source == gofmt.FROM_FORMAT:
+        if source == goprintf.FROM_FORMAT:
             pieces.extend(pieces_of(args[0], text))
-        elif source == gofmt.FROM_EXTRA:
+        elif source == goprintf.FROM_EXTRA:
             pieces.append((text, True))
         else:
             pieces.extend(pieces_of(operands[source], text))
     return composed(pieces)
 
 
+def _sprint(value: object) -> str:
+    try:
+        return goprintf.sprint_value(value)
+    except goprintf.TooLarge:
+        _room(limits.MAX_VALUE_CHARS + 1)
+        raise  # pragma: no cover - _room raised
+
+
 def _fn_print(args: list[Any]) -> str:
     # fmt.Sprint: a space between operands when neither is a string
     pieces: list[tuple[str, bool]] = []
-    previous_is_string = True
-    for index, arg in enumerate(args):
-        is_string = isinstance(arg, str)
-        if index > 0 and not is_string and not previous_is_string:
+    for index, (arg, printed) in enumerate(zip(args, _sprint_pieces_each(args), strict=True)):
+        if index > 0 and not isinstance(arg, str) and not isinstance(args[index - 1], str):
             pieces.append((" ", False))
-        pieces.extend(pieces_of(arg, gofmt.sprint_value(arg)))
-        previous_is_string = is_string
+        pieces.extend(printed)
     return composed(pieces)
+
+
+def _sprint_pieces_each(args: list[Any]) -> list[list[tuple[str, bool]]]:
+    """Each operand's printed pieces (fmt %v), refusing a total over the value limit."""
+    printed = []
+    size = len(args)  # room for the separators
+    for arg in args:
+        text = _sprint(arg)
+        size += len(text)
+        _room(size)
+        printed.append(pieces_of(arg, text))
+    return printed
 
 
 def _fn_println(args: list[Any]) -> str:
     # fmt.Sprintln: always a space between operands, and a final newline
     pieces: list[tuple[str, bool]] = []
-    for index, arg in enumerate(args):
+    for index, printed in enumerate(_sprint_pieces_each(args)):
         if index > 0:
             pieces.append((" ", False))
-        pieces.extend(pieces_of(arg, gofmt.sprint_value(arg)))
+        pieces.extend(printed)
     pieces.append(("\n", False))
     return composed(pieces)
 
@@ -254,6 +282,9 @@ def _fn_trim_space(args: list[Any]) -> str:
 def _fn_replace_all(args: list[Any]) -> str:
     # consul-template: replaceAll(f, t, s) = strings.Replace(s, f, t, -1)
     old, new, text = _str_arg(args, 0), _str_arg(args, 1), _str_arg(args, 2)
+    if len(new) > len(old):
+        found = len(text) + 1 if not old else text.count(old)
+        _room(len(text) + found * (len(new) - len(old)))
     return str(text).replace(old, new)
 
 
@@ -261,10 +292,11 @@ def _fn_split(args: list[Any]) -> list[str]:
     # consul-template: split(sep, s) trims s first; an empty s gives an empty list
     sep, text = _str_arg(args, 0), _str_arg(args, 1).strip(_GO_SPACE)
     if not text:
-        return []
+        return gofmt.StringList()
+    _room(len(text) + limits.ITEM_CHARS * (text.count(sep) + 1 if sep else len(text)))
     if not sep:
-        return list(text)
-    return str(text).split(sep)
+        return gofmt.StringList(text)
+    return gofmt.StringList(str(text).split(sep))
 
 
 def _fn_join(args: list[Any]) -> str:
@@ -272,6 +304,7 @@ def _fn_join(args: list[Any]) -> str:
     sep, items = _str_arg(args, 0), args[1]
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise ArgError(f"argument 2: expected a list of strings; got {gofmt.go_type(items)}")
+    _room(sum(len(item) for item in items) + len(sep) * max(len(items) - 1, 0))
     pieces: list[tuple[str, bool]] = []
     for index, item in enumerate(items):
         if index > 0:
@@ -309,7 +342,7 @@ def _escaper_text(args: list[Any]) -> str:
     # funcs.go evalArgs: a single string argument as is, otherwise fmt.Sprint(args...)
     if len(args) == 1 and isinstance(args[0], str):
         return str(args[0])
-    return gofmt.sprint(args)
+    return goprintf.sprint(args)
 
 
 _HTML_ESCAPES = {
@@ -428,6 +461,12 @@ def _fn_indent(args: list[Any]) -> str:
         raise ArgError(f"argument 1: expected int; got {gofmt.go_type(spaces)}")
     if spaces < 0:
         raise ArgError("indent value must be a positive integer")
+    line_starts = sum(
+        1
+        for index, char in enumerate(text)
+        if char != "\n" and (index == 0 or text[index - 1] == "\n")
+    )
+    _room(len(text) + spaces * line_starts)
     prefix = " " * spaces
     out = []
     at_line_start = True
@@ -489,16 +528,18 @@ def _fn_parse_float(args: list[Any]) -> float:
 
 
 def _fn_parse_json(args: list[Any]) -> Any:
-    import json  # the agent has it loaded already (config, Vault responses)
+    from transformer.agent.jsonlite import loads_floats
 
     text = _str_arg(args, 0)
     if text == "":
         return {}
+    _room(len(text) + limits.ITEM_CHARS * (text.count(",") + text.count(":") + 1))
     try:
-        # encoding/json decodes every number into a float64
-        return json.loads(text, parse_int=float)
+        return loads_floats(text)  # encoding/json decodes every number into a float64
     except ValueError:
         raise ArgError("parseJSON: invalid JSON") from None
+    except RecursionError:
+        raise ArgError("parseJSON: the JSON nests too deeply") from None
 
 
 FUNCS: dict[str, Callable[[list[Any]], Any]] = {

@@ -17,23 +17,17 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
+from transformer.agent.jsonlite import JSONNumber
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 # ---------------------------------------------------------------------------- types
 
 
-class JSONNumber(str):
-    """A JSON number kept as its source text, like Go's ``json.Number``.
-
-    Vault's Go client decodes responses with ``UseNumber``, so in consul-template a
-    number in secret data is a ``json.Number``: a string type that prints exactly as
-    written (``1.0`` stays ``1.0``), compares with strings, and encodes to JSON as the
-    bare number. A reader that decodes with ``parse_int=JSONNumber,
-    parse_float=JSONNumber`` gets that behaviour; plain ints and floats behave like
-    Go's int and float64.
-    """
+class StringList(list):  # type: ignore[type-arg]
+    """A Go ``[]string`` (``split``'s result), as opposed to JSON's ``[]interface {}``."""
 
     __slots__ = ()
 
@@ -50,10 +44,14 @@ def go_type(value: object) -> str:
         return "int"
     if isinstance(value, float):
         return "float64"
+    if isinstance(value, complex):
+        return "complex128"
     if isinstance(value, str):
         return "string"
     if isinstance(value, Mapping):
         return "map[string]interface {}"
+    if isinstance(value, StringList):
+        return "[]string"
     if isinstance(value, (list, tuple)):
         return "[]interface {}"
     return "unsupported"
@@ -136,54 +134,10 @@ def format_float_v(value: float, upper: bool = False) -> str:
     return sign + fmt_f(digits, point)
 
 
-# ---------------------------------------------------------------------------- %v / Sprint
-
-
-def sprint_value(value: object) -> str:
-    """Go's ``fmt.Sprint`` of one operand (``%v``), as text/template prints a value."""
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return format_float_v(value)
-    if value is None:
-        return "<nil>"
-    if isinstance(value, Mapping):
-        # fmt prints maps sorted by key (fmt/print.go, internal/fmtsort)
-        inner = " ".join(
-            sprint_value(key) + ":" + sprint_value(value[key]) for key in sorted(value)
-        )
-        return "map[" + inner + "]"
-    if isinstance(value, (list, tuple)):
-        return "[" + " ".join(sprint_value(item) for item in value) + "]"
-    return "?"
-
-
-def sprint(args: list[Any]) -> str:
-    """``fmt.Sprint``: spaces between operands when neither side is a string."""
-    parts: list[str] = []
-    previous_is_string = True
-    for index, arg in enumerate(args):
-        is_string = isinstance(arg, str)
-        if index > 0 and not is_string and not previous_is_string:
-            parts.append(" ")
-        parts.append(sprint_value(arg))
-        previous_is_string = is_string
-    return "".join(parts)
-
-
-def sprintln(args: list[Any]) -> str:
-    """``fmt.Sprintln``: always a space between operands, and a final newline."""
-    return " ".join(sprint_value(arg) for arg in args) + "\n"
-
-
 # ---------------------------------------------------------------------------- quoting
 
 
-def _go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
+def go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
     """strconv.Quote (QuoteToASCII with ascii_only): printable runes kept, the rest
     escaped like Go does."""
     out: list[str] = [quote]
@@ -197,6 +151,8 @@ def _go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
             out.append(_QUOTE_ESCAPES[char])
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")
+        elif 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")  # an invalid UTF-8 byte (surrogateescape)
         elif 0xD800 <= code <= 0xDFFF:
             out.append("\\ufffd")
         elif code < 0x10000:
@@ -217,309 +173,100 @@ _QUOTE_ESCAPES = {
     "\v": "\\v",
 }
 
-# ---------------------------------------------------------------------------- Sprintf
+
+# ---------------------------------------------------------------------------- strconv
 
 
-class _Spec:
-    __slots__ = ("minus", "plus", "precision", "sharp", "space", "width", "zero")
+def _float_bits(value: float) -> tuple[bool, int, int]:
+    """(negative, mantissa, binary exponent) as strconv.FormatFloat takes them apart:
+    value = mantissa * 2**(exponent - 52), the implicit leading bit set."""
+    import struct  # lazily: only %b/%x of floats need it
 
-    def __init__(self) -> None:
-        self.minus = False
-        self.plus = False
-        self.sharp = False
-        self.space = False
-        self.zero = False
-        self.width: int | None = None
-        self.precision: int | None = None
-
-
-def _pad(text: str, spec: _Spec, numeric: bool) -> str:
-    if spec.width is None or len(text) >= spec.width:
-        return text
-    fill = spec.width - len(text)
-    if spec.minus:
-        return text + " " * fill
-    if spec.zero and numeric:
-        # fmt: zero padding goes after the sign
-        if text[:1] in "+- " and text[:1] != "":
-            return text[0] + "0" * fill + text[1:]
-        return "0" * fill + text
-    return " " * fill + text
+    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+    negative = bool(bits >> 63)
+    exponent = (bits >> 52) & 0x7FF
+    mantissa = bits & ((1 << 52) - 1)
+    if exponent == 0:
+        exponent += 1  # denormal
+    else:
+        mantissa |= 1 << 52
+    return negative, mantissa, exponent - 1023
 
 
-def _bad_verb(verb: str, value: object) -> str:
-    if value is None:
-        return "%!" + verb + "(<nil>)"
-    return "%!" + verb + "(" + go_type(value) + "=" + sprint_value(value) + ")"
+def _fmt_b(negative: bool, mantissa: int, exponent: int) -> str:
+    # strconv fmtB: -ddddp±ddd
+    exponent -= 52
+    return (
+        ("-" if negative else "")
+        + str(mantissa)
+        + "p"
+        + ("+" if exponent >= 0 else "")
+        + (str(exponent))
+    )
 
 
-def _sign(text: str, negative: bool, spec: _Spec) -> str:
-    if negative:
-        return "-" + text
-    if spec.plus:
-        return "+" + text
-    if spec.space:
-        return " " + text
-    return text
+def _fmt_x(prec: int, verb: str, negative: bool, mantissa: int, exponent: int) -> str:
+    # strconv fmtX: -0x1.yyyyyyp±dd, mantissa shifted so its leading 1 is at bit 60
+    mask = (1 << 64) - 1
+    if mantissa == 0:
+        exponent = 0
+    mantissa = (mantissa << 8) & mask
+    while mantissa != 0 and mantissa & (1 << 60) == 0:
+        mantissa = (mantissa << 1) & mask
+        exponent -= 1
+    if 0 <= prec < 15:
+        shift = prec * 4
+        extra = (mantissa << shift) & ((1 << 60) - 1)
+        mantissa >>= 60 - shift
+        if extra | (mantissa & 1) > 1 << 59:
+            mantissa += 1
+        mantissa = (mantissa << (60 - shift)) & mask
+        if mantissa & (1 << 61):
+            mantissa >>= 1
+            exponent += 1
+    digits = "0123456789ABCDEF" if verb == "X" else "0123456789abcdef"
+    out = ["-" if negative else "", "0", verb, "01"[(mantissa >> 60) & 1]]
+    mantissa = (mantissa << 4) & mask
+    if prec < 0 and mantissa != 0:
+        out.append(".")
+        while mantissa != 0:
+            out.append(digits[(mantissa >> 60) & 15])
+            mantissa = (mantissa << 4) & mask
+    elif prec > 0:
+        out.append(".")
+        for _ in range(prec):
+            out.append(digits[(mantissa >> 60) & 15])
+            mantissa = (mantissa << 4) & mask
+    out.append("P" if verb == "X" else "p")
+    out.append("-" if exponent < 0 else "+")
+    out.append(str(abs(exponent)).rjust(2, "0"))
+    return "".join(out)
 
 
-def _format_int(value: int, verb: str, spec: _Spec) -> str:
-    negative = value < 0
-    magnitude = -value if negative else value
-    if verb == "d" or verb == "v":
-        body = str(magnitude)
-    elif verb == "x":
-        body = format(magnitude, "x")
-    elif verb == "X":
-        body = format(magnitude, "X")
-    elif verb == "o":
-        body = format(magnitude, "o")
-    elif verb == "O":
-        body = "0o" + format(magnitude, "o")
-    elif verb == "b":
-        body = format(magnitude, "b")
-    else:  # pragma: no cover - guarded by the caller
-        body = str(magnitude)
-    if spec.precision is not None:
-        if spec.precision == 0 and magnitude == 0:
-            body = ""
-        body = body.rjust(spec.precision, "0")
-    if spec.sharp:
-        if verb == "x":
-            body = "0x" + body
-        elif verb == "X":
-            body = "0X" + body
-        elif verb == "o" and not body.startswith("0"):
-            body = "0" + body
-    text = _sign(body, negative, spec)
-    if spec.precision is not None:
-        # fmt: a precision turns zero padding off for integers
-        saved = spec.zero
-        spec.zero = False
-        padded = _pad(text, spec, True)
-        spec.zero = saved
-        return padded
-    return _pad(text, spec, True)
-
-
-def _format_float(value: float, verb: str, spec: _Spec) -> str:
+def format_float(value: float, verb: str, prec: int) -> str:
+    """strconv.FormatFloat(value, verb, prec, 64) for verbs b e E f g G x X; prec -1
+    is the shortest representation that reads back exactly."""
     special = special_float(value)
     if special is not None:
-        text = special
-        if text == "+Inf" and not spec.plus:
-            text = " Inf" if spec.space else "Inf"
-        saved = spec.zero
-        spec.zero = False  # fmt never zero-pads Inf/NaN
-        padded = _pad(text, spec, True)
-        spec.zero = saved
-        return padded
-    negative = repr(value).startswith("-")
+        return special
+    if verb in "bxX":
+        negative, mantissa, exponent = _float_bits(value)
+        if verb == "b":
+            return _fmt_b(negative, mantissa, exponent)
+        return _fmt_x(prec, verb, negative, mantissa, exponent)
+    sign = "-" if repr(value).startswith("-") else ""
     magnitude = abs(value)
-    lower = verb.lower()
-    if lower in ("v", "g") and spec.precision is None:
-        body = format_float_v(magnitude, upper=verb == "G")
-    elif lower in ("v", "g"):
-        body = f"{magnitude:.{spec.precision}g}"
-        if verb == "G":
-            body = body.upper()
-    elif lower == "e":
-        body = f"{magnitude:.{6 if spec.precision is None else spec.precision}e}"
-        if verb == "E":
-            body = body.upper()
-    else:  # f, F
-        body = f"{magnitude:.{6 if spec.precision is None else spec.precision}f}"
-    return _pad(_sign(body, negative, spec), spec, True)
-
-
-def _format_string(text: str, verb: str, spec: _Spec) -> str:
-    if spec.precision is not None:
-        text = text[: spec.precision]
-    if verb in ("s", "v"):
-        return _pad(text, spec, False)
-    if verb == "q":
-        if spec.sharp and "`" not in text and text.isprintable():
-            return _pad("`" + text + "`", spec, False)
-        return _pad(_go_quote(text, ascii_only=spec.plus), spec, False)
-    # x / X: hex of the UTF-8 bytes
-    data = text.encode("utf-8", "surrogateescape")
-    pattern = "{:02x}" if verb == "x" else "{:02X}"
-    pieces = [pattern.format(byte) for byte in data]
-    prefix = ("0x" if verb == "x" else "0X") if spec.sharp else ""
-    if spec.space:
-        body = " ".join(prefix + piece for piece in pieces)
-    else:
-        body = prefix + "".join(pieces) if pieces else ""
-    return _pad(body, spec, False)
-
-
-_INT_VERBS = frozenset("dxXobOcqUv")
-_FLOAT_VERBS = frozenset("eEfFgGv")
-_STRING_VERBS = frozenset("sqxXv")
-
-
-def _format_one(value: object, verb: str, spec: _Spec) -> str:
-    if verb == "T":
-        return _pad(go_type(value), spec, False)
-    if isinstance(value, bool):
-        if verb in ("t", "v"):
-            return _pad("true" if value else "false", spec, False)
-        return _bad_verb(verb, value)
-    if isinstance(value, int):
-        if verb not in _INT_VERBS:
-            return _bad_verb(verb, value)
-        if verb == "c":
-            return _pad(_rune(value), spec, False)
-        if verb == "q":
-            return _pad(_go_quote(_rune(value), "'", spec.plus), spec, False)
-        if verb == "U":
-            text = "U+" + format(value, "04X")
-            if spec.sharp and _rune(value).isprintable():
-                text += " '" + _rune(value) + "'"
-            return _pad(text, spec, False)
-        return _format_int(value, verb, spec)
-    if isinstance(value, float):
-        if verb not in _FLOAT_VERBS:
-            return _bad_verb(verb, value)
-        return _format_float(value, verb, spec)
-    if isinstance(value, str):
-        if verb not in _STRING_VERBS:
-            return _bad_verb(verb, value)
-        return _format_string(value, verb, spec)
-    if value is None:
-        if verb == "v":
-            return _pad("<nil>", spec, False)
-        return _bad_verb(verb, value)
-    if isinstance(value, Mapping):
-        # fmt applies the verb to each key and element
-        inner = " ".join(
-            _format_one(key, verb, spec) + ":" + _format_one(value[key], verb, spec)
-            for key in sorted(value)
-        )
-        return "map[" + inner + "]"
-    if isinstance(value, (list, tuple)):
-        return "[" + " ".join(_format_one(item, verb, spec) for item in value) + "]"
-    return _bad_verb(verb, value)
-
-
-def _rune(code: int) -> str:
-    if 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
-        return chr(code)
-    return "\ufffd"
-
-
-FROM_FORMAT = -1  # a chunk written by the format string (or fmt's own markers)
-FROM_EXTRA = -2  # fmt's %!(EXTRA ...) report, which prints operand values
-
-
-def sprintf(format_text: str, args: list[Any]) -> str:
-    """Go's ``fmt.Sprintf``: see :func:`sprintf_chunks`."""
-    return "".join(text for text, _ in sprintf_chunks(format_text, args))
-
-
-def sprintf_chunks(format_text: str, args: list[Any]) -> list[tuple[str, int]]:
-    """Go's ``fmt.Sprintf`` for the verbs templates use (%v %s %d %q %x %X %o %b %c
-    %U %e %f %g %t %T %%), with flags ``+ - # 0 space``, widths, precisions (``*``
-    takes them from the operands) and ``%[n]`` operand indexes.
-
-    The output comes in chunks ``(text, source)``: source is the index of the operand
-    a chunk formats, FROM_FORMAT for text of the format string, FROM_EXTRA for the
-    report of unused operands.
-    """
-    out: list[tuple[str, int]] = []
-    arg_index = 0
-    reordered = False  # fmt reports no EXTRA operands once an index was used
-    position = 0
-    length = len(format_text)
-    while position < length:
-        percent = format_text.find("%", position)
-        if percent < 0:
-            out.append((format_text[position:], FROM_FORMAT))
-            break
-        out.append((format_text[position:percent], FROM_FORMAT))
-        position = percent + 1
-        if position >= length:
-            out.append(("%!(NOVERB)", FROM_FORMAT))
-            break
-        spec = _Spec()
-        while position < length:
-            char = format_text[position]
-            if char == "-":
-                spec.minus = True
-                spec.zero = False
-            elif char == "+":
-                spec.plus = True
-            elif char == "#":
-                spec.sharp = True
-            elif char == " ":
-                spec.space = True
-            elif char == "0":
-                spec.zero = not spec.minus
-            else:
-                break
-            position += 1
-        # explicit argument index: %[n]verb
-        if position < length and format_text[position] == "[":
-            close = format_text.find("]", position)
-            number = format_text[position + 1 : close] if close > 0 else ""
-            if not number.isdigit() or not 1 <= int(number) <= len(args):
-                out.append(("%!(BADINDEX)", FROM_FORMAT))
-                position = close + 1 if close > 0 else length
-                continue
-            arg_index = int(number) - 1
-            reordered = True
-            position = close + 1
-        # width
-        if position < length and format_text[position] == "*":
-            position += 1
-            if arg_index < len(args) and is_int(args[arg_index]):
-                spec.width = args[arg_index]
-                if spec.width is not None and spec.width < 0:
-                    spec.minus = True
-                    spec.width = -spec.width
-            else:
-                out.append(("%!(BADWIDTH)", FROM_FORMAT))
-            arg_index += 1
-        else:
-            start = position
-            while position < length and format_text[position].isdigit():
-                position += 1
-            if position > start:
-                spec.width = int(format_text[start:position])
-        # precision
-        if position < length and format_text[position] == ".":
-            position += 1
-            if position < length and format_text[position] == "*":
-                position += 1
-                if arg_index < len(args) and is_int(args[arg_index]):
-                    spec.precision = args[arg_index]
-                    if spec.precision is not None and spec.precision < 0:
-                        spec.precision = None
-                else:
-                    out.append(("%!(BADPREC)", FROM_FORMAT))
-                arg_index += 1
-            else:
-                start = position
-                while position < length and format_text[position].isdigit():
-                    position += 1
-                spec.precision = int(format_text[start:position] or "0")
-        if position >= length:
-            out.append(("%!(NOVERB)", FROM_FORMAT))
-            break
-        verb = format_text[position]
-        position += 1
-        if verb == "%":
-            out.append(("%", FROM_FORMAT))
-            continue
-        if arg_index >= len(args):
-            out.append(("%!" + verb + "(MISSING)", FROM_FORMAT))
-            continue
-        value = args[arg_index]
-        out.append((_format_one(value, verb, spec), arg_index))
-        arg_index += 1
-    if arg_index < len(args) and not reordered:
-        extra = ", ".join(
-            "<nil>" if arg is None else go_type(arg) + "=" + sprint_value(arg)
-            for arg in args[arg_index:]
-        )
-        out.append(("%!(EXTRA " + extra + ")", FROM_EXTRA))
-    return out
+    if prec < 0:
+        digits, point = float_digits(magnitude)
+        if verb in "gG":
+            return sign + format_float_v(magnitude, upper=verb == "G")
+        if verb in "eE":
+            return sign + fmt_e(digits, point, upper=verb == "E")
+        return sign + fmt_f(digits, point)
+    if verb in "gG":
+        text = f"{magnitude:.{prec}g}"
+        return sign + (text.upper() if verb == "G" else text)
+    if verb in "eE":
+        text = f"{magnitude:.{prec}e}"
+        return sign + (text.upper() if verb == "E" else text)
+    return sign + f"{magnitude:.{prec}f}"

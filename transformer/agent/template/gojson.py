@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
+from transformer.agent.jsonlite import JSONNumber
 from transformer.agent.template.gofmt import (
-    JSONNumber,
     float_digits,
     fmt_e,
     fmt_f,

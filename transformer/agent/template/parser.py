@@ -169,6 +169,8 @@ class Parser:
         saved_vars, saved_range = self.vars, self.range_depth
         self.vars, self.range_depth = ["$"], 0
         self.depth += 1
+        if self.depth > limits.MAX_NESTING:
+            fail(pos, "template nests too deeply")
         body, stop = self._list()
         self.depth -= 1
         if stop is None:

@@ -28,16 +28,17 @@ class Composed(str):
 
 
 def composed(pieces: list[tuple[str, bool]]) -> Composed:
-    merged: list[tuple[str, bool]] = []
+    runs: list[tuple[list[str], bool]] = []  # joined once: no quadratic concatenation
     for text, from_data in pieces:
         if not text:
             continue
-        if merged and merged[-1][1] == from_data:
-            merged[-1] = (merged[-1][0] + text, from_data)
+        if runs and runs[-1][1] == from_data:
+            runs[-1][0].append(text)
         else:
-            merged.append((text, from_data))
+            runs.append(([text], from_data))
+    merged = tuple(("".join(texts), from_data) for texts, from_data in runs)
     result = Composed("".join(text for text, _ in merged))
-    result.pieces = tuple(merged)
+    result.pieces = merged
     return result
 
 
