@@ -26,7 +26,7 @@ test: venv
 
 # dist/vault-exec-agent/: the self-contained agent (no libc/shell/Python needed); docs/distroless.md
 AGENT_BUNDLE  := dist/vault-exec-agent/vault-exec-agent
-AGENT_SOURCES := transformer/__init__.py $(wildcard transformer/agent/*.py) \
+AGENT_SOURCES := transformer/__init__.py $(wildcard transformer/agent/*.py transformer/agent/template/*.py) \
                  $(wildcard packaging/build_bundle.py packaging/vault*) packaging/requirements-bundle.txt
 $(AGENT_BUNDLE): $(AGENT_SOURCES)
 	$(BUNDLE_PYTHON) packaging/build_bundle.py --python $(BUNDLE_PYTHON)

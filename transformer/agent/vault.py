@@ -16,7 +16,7 @@ import os
 import time
 
 from transformer.agent.errors import AgentError
-from transformer.agent.jsonlite import dumps, loads
+from transformer.agent.jsonlite import dumps, loads, loads_secret
 from transformer.agent.wire import Endpoint, TLSSettings, WireError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
@@ -278,7 +278,7 @@ def _json_object(body: bytes, where: str) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = loads(body.decode("utf-8"))
+        value = loads_secret(body.decode("utf-8"), where)
     except ValueError:
         raise VaultError(f"{where}: Vault's answer is not JSON") from None
     if not isinstance(value, dict):

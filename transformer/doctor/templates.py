@@ -88,7 +88,7 @@ _Scope = dict[str, _Value]
 class _Walker:
     def __init__(self, template: Template) -> None:
         self.source = template.source
-        self.templates: Mapping[str, list[_Node]] = template._templates
+        self.templates: Mapping[str, list[_Node]] = template.definitions
         self.use = TemplateUse()
         self.calls: dict[tuple[str, bool], SecretCall] = {}
         self.called: set[str] = set()
@@ -192,7 +192,7 @@ class _Walker:
 def template_use(template: Template) -> TemplateUse:
     """The secret calls and required fields of a parsed template."""
     walker = _Walker(template)
-    walker.walk(template._nodes, None, {"$": None})
+    walker.walk(template.nodes, None, {"$": None})
     for name, body in walker.templates.items():
         if name not in walker.called:  # defined, maybe run by executeTemplate: still read
             walker.stack = [name]

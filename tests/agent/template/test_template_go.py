@@ -1,6 +1,6 @@
 """The template engine's Go-checked cases, rendered by Go's own text/template.
 
-GO_CHECKED in test_template.py lists cases whose expected outputs were confirmed with
+GO_CHECKED in test_template_go_checked.py lists cases whose expected outputs were confirmed with
 Go while the engine was written. Where a Go toolchain is installed (Debian's
 golang-go is enough: the harness uses the standard library only), this renders them
 with Go again, so a wrong expectation cannot hide in the table. Without Go it skips.
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.test_template import GO_CHECKED, SECRETS
+from testkit.template_support import SECRETS
+from tests.agent.template.test_template_go_checked import GO_CHECKED
 
 HARNESS = Path(__file__).parent / "gotemplate" / "main.go"
 

@@ -1,0 +1,190 @@
+"""The functions: printing (fmt), printf, len/index, comparisons, and/or/not, Go's other
+builtins and consul-template's helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from testkit.template_support import E, S, render
+
+FUNCTION_CASES: list[tuple[str, str, str]] = [
+    # ---- printing values like fmt %v
+    ("print int from data", S + "{{ .port }}" + E, "5432"),
+    ("print float from data", S + "{{ .ratio }}" + E, "1.5"),
+    ("print 1e21", S + "{{ .big }}" + E, "1e+21"),
+    ("print float million", S + "{{ .million }}" + E, "1e+06"),
+    ("print bool from data", S + "{{ .on }}" + E, "true"),
+    ("print list", S + "{{ .tags }}" + E, "[a b c]"),
+    ("print map sorted", S + "{{ .nested }}" + E, "map[a:first m:map[k:v] z:last]"),
+    # ---- printf (fmt verbs)
+    ("printf s d", '{{ printf "%s=%d" "n" 5 }}', "n=5"),
+    ("printf v", '{{ printf "%v %v %v" 1.5 true "s" }}', "1.5 true s"),
+    ("printf q", '{{ printf "%q" "a\\"b\\n" }}', '"a\\"b\\n"'),
+    ("printf x string", '{{ printf "%x" "hi" }}', "6869"),
+    ("printf X int", '{{ printf "%X" 255 }}', "FF"),
+    ("printf f", '{{ printf "%f" 3.14159 }}', "3.141590"),
+    ("printf .2f", '{{ printf "%.2f" 3.14159 }}', "3.14"),
+    ("printf t", '{{ printf "%t" false }}', "false"),
+    ("printf percent", '{{ printf "100%%" }}', "100%"),
+    ("printf width", '{{ printf "[%5s][%-5s]" "ab" "cd" }}', "[   ab][cd   ]"),
+    ("printf zero pad", '{{ printf "%05d" -42 }}', "-0042"),
+    ("printf plus", '{{ printf "%+d" 7 }}', "+7"),
+    ("printf bad verb", '{{ printf "%d" "x" }}', "%!d(string=x)"),
+    ("printf missing", '{{ printf "%s %s" "a" }}', "a %!s(MISSING)"),
+    ("printf extra", '{{ printf "%s" "a" 1 }}', "a%!(EXTRA int=1)"),
+    ("printf float e", '{{ printf "%e" 1234.5 }}', "1.234500e+03"),
+    ("printf g shortest", '{{ printf "%g" 1e6 }}', "1e+06"),
+    ("printf T", '{{ printf "%T %T" "s" 1 }}', "string int"),
+    ("printf list", S + '{{ printf "%v" .tags }}' + E, "[a b c]"),
+    ("printf nil v", '{{ printf "%v" nil }}', "<nil>"),
+    # ---- print / println (fmt.Sprint: spaces between operands when neither is a string)
+    ("print strings", '{{ print "a" "b" }}', "ab"),
+    ("print numbers", "{{ print 1 2 }}", "1 2"),
+    ("print mixed", '{{ print 1 "a" 2 }}', "1a2"),
+    ("println", '{{ println "a" 1 }}', "a 1\n"),
+    # ---- len / index
+    ("len string bytes", '{{ len "héllo" }}', "6"),
+    ("len list", S + "{{ len .tags }}" + E, "3"),
+    ("len map", S + "{{ len .nested }}" + E, "3"),
+    ("index map", S + '{{ index .nested "z" }}' + E, "last"),
+    ("index multi-level", S + '{{ index . "nested" "m" "k" }}' + E, "v"),
+    ("index list", S + "{{ index .tags 1 }}" + E, "b"),
+    ("index missing key is nil", S + '{{ if index . "nope" }}t{{ else }}f{{ end }}' + E, "f"),
+    ("index no keys", '{{ index "x" }}', "x"),
+    (
+        "index dashed key",
+        '{{ with secret "secret/data/app" }}{{ index .Data.data "user" }}{{ end }}',
+        "admin",
+    ),
+    # ---- comparisons (doc.go "Functions": eq a b c is a==b || a==c)
+    ("eq true", '{{ eq "a" "a" }}', "true"),
+    ("eq multi", "{{ eq 3 1 2 3 }}", "true"),
+    ("eq multi false", "{{ eq 3 1 2 }}", "false"),
+    ("eq with data", S + '{{ eq .user "admin" }}' + E, "true"),
+    ("eq nil nil", "{{ eq nil nil }}", "true"),
+    ("ne", '{{ ne "a" "b" }}', "true"),
+    ("lt ints", "{{ lt 1 2 }}", "true"),
+    ("lt strings", '{{ lt "b" "a" }}', "false"),
+    ("le equal", "{{ le 2 2 }}", "true"),
+    ("gt floats", "{{ gt 2.5 1.5 }}", "true"),
+    ("ge", "{{ ge 1 2 }}", "false"),
+    # ---- and / or / not (short-circuit, the deciding value is returned)
+    ("and returns last", '{{ and 1 "x" }}', "x"),
+    ("and returns first falsy", '{{ and 1 0 "x" }}', "0"),
+    ("or returns first truthy", '{{ or "" "dflt" }}', "dflt"),
+    ("or returns last", '{{ or 0 "" }}', ""),
+    ("or short-circuits", '{{ or "a" (index nil 1) }}', "a"),
+    ("and short-circuits", '{{ and "" (index nil 1) }}', ""),
+    ("env with default", '{{ or (env "MISSING") "12345" }}', "12345"),
+    ("not", "{{ not 0 }}", "true"),
+    ("not string", '{{ not "x" }}', "false"),
+    ("piped and", "{{ 0 | and 1 }}", "0"),
+    # ---- consul-template functions
+    ("toUpper", '{{ "abc" | toUpper }}', "ABC"),
+    ("toLower", '{{ toLower "ÀB" }}', "àb"),
+    ("toUpper keeps sharp s", '{{ toUpper "ß" }}', "ß"),
+    ("trimSpace", S + "[{{ .spaced | trimSpace }}]" + E, "[padded]"),
+    ("replaceAll", '{{ "foo.bar" | replaceAll "." "_" }}', "foo_bar"),
+    ("replaceAll args", '{{ replaceAll "o" "0" "foo" }}', "f00"),
+    ("split join", '{{ "a,b,c" | split "," | join ";" }}', "a;b;c"),
+    ("split trims first", '{{ "\\na\\nb\\n" | split "\\n" | join "," }}', "a,b"),
+    ("split result is list", '{{ split "," "x,y" }}', "[x y]"),
+    ("join data list", S + '{{ .tags | join "," }}' + E, "a,b,c"),
+    ("contains list", S + '{{ if .tags | contains "b" }}y{{ end }}' + E, "y"),
+    ("contains list missing", S + '{{ contains "q" .tags }}' + E, "false"),
+    ("contains string", '{{ "production" | contains "duct" }}', "true"),
+    ("contains int list", S + "{{ contains 2 .nums }}" + E, "true"),
+    ("hasPrefix", '{{ "foobar" | hasPrefix "foo" }}', "true"),
+    ("hasSuffix", '{{ hasSuffix "bar" "foobar" }}', "true"),
+    ("hasPrefix false", '{{ hasPrefix "x" "foobar" }}', "false"),
+    ("base64Encode", '{{ "hello world" | base64Encode }}', "aGVsbG8gd29ybGQ="),
+    ("base64Decode", S + "{{ .b64 | base64Decode }}" + E, "hello world"),
+    ("base64 round trip unicode", '{{ "héllo" | base64Encode | base64Decode }}', "héllo"),
+    ("env", '{{ env "HOME" }}', "/home/app"),
+    ("env missing is empty", '[{{ env "NOPE" }}]', "[]"),
+    # encoding/json: map keys sorted, <>& escaped as \u003c \u003e \u0026
+    (
+        "toJSON map",
+        '{{ with secret "secret/kv1" }}{{ .Data | toJSON }}{{ end }}',
+        '{"a":"1","b":"2"}',
+    ),
+    ("toJSON html escaped", S + "{{ .html | toJSON }}" + E, '"\\u003ca\\u0026b\\u003e"'),
+    ("toJSON list", S + "{{ toJSON .nums }}" + E, "[3,1,2]"),
+    ("toJSON float big", S + "{{ toJSON .big }}" + E, "1e+21"),
+    ("toJSON float million", S + "{{ toJSON .million }}" + E, "1000000"),
+    ("toJSON scalars", "{{ toJSON true }}{{ toJSON nil }}{{ toJSON 1.5 }}", "truenull1.5"),
+    ("toJSON newline", '{{ toJSON "a\\nb" }}', '"a\\nb"'),
+    # encoding/json: invalid UTF-8 is written as \ufffd
+    ("toJSON invalid utf-8", '{{ toJSON "a\\xffb" }}', '"a\\ufffdb"'),
+    (
+        "toJSONPretty",
+        S + "{{ toJSONPretty .nested }}" + E,
+        '{\n  "a": "first",\n  "m": {\n    "k": "v"\n  },\n  "z": "last"\n}',
+    ),
+    (
+        "toJSONPretty list inside",
+        '{{ with secret "secret/kv1" }}{{ toJSONPretty .Data }}{{ end }}',
+        '{\n  "a": "1",\n  "b": "2"\n}',
+    ),
+    # ---- more printf
+    (
+        "printf width precision float",
+        '{{ printf "%6.2f|%-8.3f|" 3.14159 2.5 }}',
+        "  3.14|2.500   |",
+    ),
+    ("printf zero pad data", S + '{{ printf "%08d" .port }}' + E, "00005432"),
+    ("printf precision string", '{{ printf "%.2s" "abcdef" }}', "ab"),
+    ("printf hex negative", '{{ printf "%x" -255 }}', "-ff"),
+    ("printf sharp hex", '{{ printf "%#x" 255 }}', "0xff"),
+    ("printf octal binary", '{{ printf "%o %b" 8 5 }}', "10 101"),
+    ("printf char", '{{ printf "%c" 65 }}', "A"),
+    ("printf q int", '{{ printf "%q" 97 }}', "'a'"),
+    ("printf unicode U", '{{ printf "%U" 233 }}', "U+00E9"),
+    ("printf q non printable", '{{ printf "%q" "\x01é" }}', '"\\x01é"'),
+    ("printf star width", '{{ printf "[%*d]" 4 7 }}', "[   7]"),
+    ("printf bool bad verb", '{{ printf "%d" true }}', "%!d(bool=true)"),
+    ("printf float bad verb", '{{ printf "%s" 1.5 }}', "%!s(float64=1.5)"),
+    ("printf nil bad verb", '{{ printf "%s" nil }}', "%!s(<nil>)"),
+    ("printf map v", S + '{{ printf "%v" .nested.m }}' + E, "map[k:v]"),
+    ("printf E and G", '{{ printf "%E %G" 1e-7 2.5e10 }}', "1.000000E-07 2.5E+10"),
+    ("printf g precision", '{{ printf "%.3g" 3.14159 }}', "3.14"),
+    ("printf x spaced", '{{ printf "% x" "ab" }}', "61 62"),
+    ("printf space flag", '{{ printf "% d" 5 }}', " 5"),
+    ("printf trailing percent", '{{ printf "a%" }}', "a%!(NOVERB)"),
+    # ---- Go's other builtins: html js urlquery slice
+    ("html", """{{ html "<a href='x'>&\\"" }}""", "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"),
+    ("html of several", "{{ html 1 2 }}", "1 2"),
+    ("js", """{{ js "it's <b>=\\"\\n" }}""", "it\\'s \\u003Cb\\u003E\\u003D\\\"\\u000A"),
+    ("urlquery", '{{ urlquery "a b&c=d/é" }}', "a+b%26c%3Dd%2F%C3%A9"),
+    ("slice list", S + "{{ slice .tags 1 }}" + E, "[b c]"),
+    ("slice list both", S + "{{ slice .tags 0 2 }}" + E, "[a b]"),
+    ("slice string", '{{ slice "hello" 1 3 }}', "el"),
+    # ---- further consul-template helpers
+    ("in", S + '{{ in .tags "c" }}' + E, "true"),
+    (
+        "parseJSON",
+        """{{ with parseJSON "{\\"a\\": [1, 2.5], \\"b\\": \\"x\\"}" }}{{ .a }}{{ .b }}{{ end }}""",
+        "[1 2.5]x",
+    ),
+    ("parseJSON empty", '{{ parseJSON "" }}', "map[]"),
+    ("parseBool", '{{ parseBool "TRUE" }}{{ parseBool "0" }}{{ parseBool "" }}', "truefalsefalse"),
+    ("parseInt value", '{{ parseInt "-42" }}', "-42"),
+    ("parseFloat", '{{ parseFloat "1.25" }}', "1.25"),
+    ("parseInt compares", '{{ if gt (parseInt "10") 9 }}y{{ end }}', "y"),
+    ("base64URL round trip", '{{ "a?b>c~" | base64URLEncode | base64URLDecode }}', "a?b>c~"),
+    ("base64URLEncode url alphabet", '{{ base64URLEncode "??>" }}', "Pz8-"),
+    (
+        "sha256Hex",
+        '{{ sha256Hex "abc" }}',
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    ),
+    ("indent", '{{ indent 2 "a\\nb\\n\\nc" }}', "  a\n  b\n\n  c"),
+    ("toTitle", '{{ toTitle "hello wide-world foo_bar" }}', "Hello Wide-World Foo_bar"),
+]
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"), [pytest.param(t, e, id=i) for i, t, e in FUNCTION_CASES]
+)
+def test_function_cases(template: str, expected: str) -> None:
+    assert render(template) == expected
