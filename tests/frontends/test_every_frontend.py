@@ -125,8 +125,8 @@ def via_helm4_plugin(case: Path, files: list[str], env: dict[str, str | None]) -
 
 
 def via_check(case: Path, files: list[str], env: dict[str, str | None]) -> Outcome:
-    result = invoke(main, ["check", *files], env)
-    return result.exit_code, None, result.stdout.splitlines()
+    result = invoke(main, ["check", *files], env)  # problems on stdout, errors on stderr
+    return result.exit_code, None, result.stdout.splitlines() + result.stderr.splitlines()
 
 
 def via_krm_function(case: Path, files: list[str], env: dict[str, str | None]) -> Outcome:
@@ -145,7 +145,7 @@ def via_krm_function(case: Path, files: list[str], env: dict[str, str | None]) -
         "items": items,
     }
     result = invoke(main, ["krm"], env, kube.dump_document(resource_list))
-    out = kube.load_document(result.stdout)
+    out = kube.load_document(result.stdout) or {"items": []}  # none: exit 2 before any
     return (
         result.exit_code,
         objects(kube.dump_document({**out, "kind": "List"})),
@@ -250,3 +250,18 @@ def test_every_frontend_injects_alike(
         assert [LOCATION.sub("", line) for line in lines] == [
             LOCATION.sub("", line) for line in expected
         ]
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_every_frontend_exits_2_on_a_bad_platform_setting(
+    frontend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = GOLDEN / "deployment"
+    files, env = case_setup(case)
+    monkeypatch.chdir(case)
+    code, found, lines = FRONTENDS[frontend](case, files, {**env, "VAULT_EXEC_AUTH_TYPE": "ldap"})
+    assert code == 2
+    assert not found
+    assert lines[-1] == (
+        "vault-exec: environment (VAULT_EXEC_*): authType: 'ldap' must be one of kubernetes, jwt"
+    )

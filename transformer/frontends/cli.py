@@ -39,6 +39,13 @@ DEBUG_ENV_VAR = "VAULT_EXEC_DEBUG"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def error_line(error: VaultExecError) -> str:
+    """The one line a user sees for an error: a located one is a problem line like any
+    other; the rest say who speaks."""
+    prefix = "" if isinstance(error, LocatedInputError) else "vault-exec: "
+    return one_line(f"{prefix}{error}")
+
+
 def _guarded(ctx: click.Context, run: Callable[[], Any]) -> Any:
     """The one handler: users see one line per error, never a traceback (exit codes in
     :mod:`transformer.errors`), and never a library's Python warning either."""
@@ -51,9 +58,7 @@ def _guarded(ctx: click.Context, run: Callable[[], Any]) -> Any:
     except (click.exceptions.Exit, click.ClickException, click.Abort):
         raise
     except VaultExecError as error:
-        # A located problem is a problem line like any other; the rest say who speaks.
-        prefix = "" if isinstance(error, LocatedInputError) else "vault-exec: "
-        click.echo(one_line(f"{prefix}{error}"), err=True)
+        click.echo(error_line(error), err=True)
         ctx.exit(error.exit_code)
     except BrokenPipeError:
         # The reader went away (| head): nothing useful left to say.
@@ -220,11 +225,16 @@ def render(
     written to stdout and each problem is one `file:line:col: message` line on
     stderr (exit 1).
     """
-    from transformer.output.report_file import write_report
+    from transformer.output.report_file import write_report, write_report_text
     from transformer.pipeline import render_sources
 
-    options = options_from_params(params)
-    output, problems = render_sources(read_sources(files), options)
+    try:
+        options = options_from_params(params)
+        output, problems = render_sources(read_sources(files), options)
+    except VaultExecError as error:
+        # Helm 4 hides stderr: a bad setting or unreadable input must reach the report too.
+        write_report_text(error_line(error) + "\n", report_file, os.environ)
+        raise
     write_report(problems, report_file, os.environ)
     code = report(problems)
     if code:

@@ -34,7 +34,14 @@ def write_report(
 ) -> None:
     """Write the problem lines to ``report_file`` (always, so an empty file means a
     clean run) and, under Helm with problems, to the terminal."""
-    text = _lines(problems)
+    write_report_text(_lines(problems), report_file, environ, terminal)
+
+
+def write_report_text(
+    text: str, report_file: str | None, environ: Mapping[str, str], terminal: str = TERMINAL
+) -> None:
+    """Write ``text`` (lines, or "" for a clean run) where Helm would otherwise hide it:
+    the report file, and under Helm the terminal when there is something to say."""
     if report_file:
         try:
             Path(report_file).write_text(text, encoding="utf-8")
@@ -42,7 +49,7 @@ def write_report(
             raise InputError(
                 f"cannot write the report file {report_file}: {error.strerror or error}"
             ) from None
-    if problems and environ.get(HELM_PLUGIN_ENV_VAR):
+    if text and environ.get(HELM_PLUGIN_ENV_VAR):
         try:
             # O_NOCTTY: never make this terminal ours; no tty (CI) is not an error.
             fd = os.open(terminal, os.O_WRONLY | os.O_NOCTTY)
