@@ -22,6 +22,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 from testkit import REPO
@@ -54,9 +55,14 @@ TOKENS = [
 ]  # fmt: skip
 
 
+@cache
 def corpus() -> list[str]:
     """The golden inputs and a real chart's output: what mutations start from."""
-    texts = [path.read_text() for path in sorted((REPO / "fixtures" / "render").glob("*/*.yaml"))]
+    texts = [
+        path.read_text()
+        for path in sorted((REPO / "fixtures" / "render").glob("*/*.yaml"))
+        if not path.parent.name.startswith(".")
+    ]
     texts.append((REPO / "fixtures" / "external" / "podinfo-6.14.1-rendered.yaml").read_text())
     return texts
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -114,13 +115,11 @@ def via_helm4_plugin(case: Path, files: list[str], env: dict[str, str | None]) -
     (command,) = plugin["runtimeConfig"]["platformCommand"]
     assert command["command"] == "vault-exec"
     stream = "".join(_joined(case, files))
-    report = case.parent / f".{case.name}.report"
-    plugin_env = {**env, "HELM_PLUGIN_NAME": "vault-exec", "VAULT_EXEC_REPORT": str(report)}
-    try:
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.txt"
+        plugin_env = {**env, "HELM_PLUGIN_NAME": "vault-exec", "VAULT_EXEC_REPORT": str(report)}
         result = invoke(main, command["args"], plugin_env, stream)
         assert report.read_text() == result.stderr
-    finally:
-        report.unlink(missing_ok=True)
     return result.exit_code, objects(result.stdout), result.stderr.splitlines()
 
 
@@ -154,29 +153,20 @@ def via_krm_function(case: Path, files: list[str], env: dict[str, str | None]) -
 
 
 def via_kustomize_plugin(case: Path, files: list[str], env: dict[str, str | None]) -> Outcome:
-    config = case.parent / f".{case.name}.plugin-config.yaml"
-    config.write_text("apiVersion: vault-exec.dev/v1alpha1\nkind: VaultExec\nspec: {}\n")
-    try:
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "plugin-config.yaml"
+        config.write_text("apiVersion: vault-exec.dev/v1alpha1\nkind: VaultExec\nspec: {}\n")
         result = invoke(kustomize.main, [str(config)], env, "".join(_joined(case, files)))
-    finally:
-        config.unlink()
     return result.exit_code, objects(result.stdout), result.stderr.splitlines()
 
 
 def via_argocd_generate(case: Path, files: list[str], env: dict[str, str | None]) -> Outcome:
     """A plain-directory Application source holding the case's input files."""
-    source = case.parent / f".{case.name}.argocd-source"
-    source.mkdir()
-    try:
+    with tempfile.TemporaryDirectory() as source, pytest.MonkeyPatch.context() as patch:
         for name in files:
-            (source / name).write_text((case / name).read_text())
-        with pytest.MonkeyPatch.context() as patch:
-            patch.chdir(source)
-            result = invoke(main, ["argocd", "generate"], {**env, **ARGOCD_ENV})
-    finally:
-        for entry in source.iterdir():
-            entry.unlink()
-        source.rmdir()
+            (Path(source) / name).write_text((case / name).read_text())
+        patch.chdir(source)
+        result = invoke(main, ["argocd", "generate"], {**env, **ARGOCD_ENV})
     return result.exit_code, objects(result.stdout), result.stderr.splitlines()
 
 
