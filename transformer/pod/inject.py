@@ -75,7 +75,7 @@ def inject(
     for found in (*find_unsupported_pod_templates(obj), *_find(obj)):
         if id(found.template) in seen:
             # One pod template shared through a YAML anchor by two workloads: it is one
-            # object, so it is rewritten once (and written once, with its alias).
+            # object, so it is rewritten once (the dump writes it out under each).
             continue
         seen.add(id(found.template))
         if options.skip_hooks and is_helm_hook(found.owner):
