@@ -17,7 +17,14 @@ import click
 from transformer import __version__
 from transformer.cli_argocd import argocd_group
 from transformer.errors import InputError, LocatedInputError, VaultExecError
-from transformer.options import AUTH_TYPES, CONFIG_FILE_ENV_VAR, KEYS, Options, load_options
+from transformer.options import (
+    AUTH_MODES,
+    AUTH_TYPES,
+    CONFIG_FILE_ENV_VAR,
+    KEYS,
+    Options,
+    load_options,
+)
 from transformer.problems import Problem, has_errors
 
 EXIT_PROBLEMS = 1
@@ -93,6 +100,11 @@ def platform_options(function: F) -> F:
         click.option("--agent-image", metavar="IMAGE", help="Agent image for the init container."),
         click.option("--auth-path", metavar="PATH", help="Default auth mount (auth/kubernetes)."),
         click.option("--auth-type", type=click.Choice(AUTH_TYPES), help="Default auth method."),
+        click.option(
+            "--auth-mode",
+            type=click.Choice(AUTH_MODES),
+            help="How agents log in: inline (OpenBao >= 2.4, no token), standard, auto (default).",
+        ),
         click.option(
             "--token-audience",
             metavar="AUD",

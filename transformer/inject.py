@@ -477,6 +477,8 @@ def agent_config(
     else:
         mount_path = f"auth/{method}"
     auth: dict[str, Any] = {"method": method, "mount_path": mount_path, "role": request.role}
+    if options.auth_mode != "auto":  # the agent's default
+        auth["mode"] = options.auth_mode
     if projected_token:
         auth["token_path"] = PROJECTED_TOKEN_PATH
     config: dict[str, Any] = {"version": CONFIG_VERSION, "vault": vault, "auth": auth}

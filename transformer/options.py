@@ -18,6 +18,8 @@ from transformer.errors import ConfigError
 
 DEFAULT_AGENT_IMAGE = f"ghcr.io/vault-exec/vault-exec-agent:{__version__}"
 AUTH_TYPES = ("kubernetes", "jwt")
+#: How agents log in: the agent config's ``auth.mode`` (schemas/agent-config.schema.json).
+AUTH_MODES = ("auto", "inline", "standard")
 
 #: Same rule as ``vault.address`` in schemas/agent-config.schema.json.
 _ADDRESS = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -37,6 +39,7 @@ class Options:
     auth_type: str = "kubernetes"
     token_audience: str = "vault"
     skip_hooks: bool = False
+    auth_mode: str = "auto"
 
     def __post_init__(self) -> None:
         # The default address is always allowed; keep that true however built.
@@ -55,6 +58,7 @@ KEYS: Mapping[str, str] = {
     "authType": "auth_type",
     "tokenAudience": "token_audience",
     "skipHooks": "skip_hooks",
+    "authMode": "auth_mode",
 }
 
 #: Environment variable -> camelCase key. (Not VAULT_EXEC_CONFIG: that is the agent's.)
@@ -66,6 +70,7 @@ ENV_VARS: Mapping[str, str] = {
     "VAULT_EXEC_AUTH_TYPE": "authType",
     "VAULT_EXEC_TOKEN_AUDIENCE": "tokenAudience",
     "VAULT_EXEC_SKIP_HOOKS": "skipHooks",
+    "VAULT_EXEC_AUTH_MODE": "authMode",
 }
 CONFIG_FILE_ENV_VAR = "VAULT_EXEC_CONFIG_FILE"
 
@@ -135,6 +140,10 @@ def options_from_mapping(m: Mapping[str, object], base: Options | None = None) -
             if value not in AUTH_TYPES:
                 raise ConfigError(f"{key}: {value!r} must be one of {', '.join(AUTH_TYPES)}")
             changes["auth_type"] = value
+        elif key == "authMode":
+            if value not in AUTH_MODES:
+                raise ConfigError(f"{key}: {value!r} must be one of {', '.join(AUTH_MODES)}")
+            changes["auth_mode"] = value
         elif key == "authPath":
             changes["auth_path"] = _word(value, key).strip("/")
         elif key == "skipHooks":

@@ -10,6 +10,7 @@ process. Token accounting runs against the real OpenBao (``test_vault``).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import subprocess
@@ -33,11 +34,12 @@ from transformer.agent.wire import Endpoint, WireError
 #: The agent's promise: give up within the deadline plus this.
 DEADLINE_SLACK = 1.0
 
-Behaviour = Callable[[socket.socket, int], None]
+#: (connection, its number from 1, the request's bytes up to the end of its head)
+Behaviour = Callable[[socket.socket, int, bytes], None]
 
 
 class FaultServer:
-    """Loopback TEST DOUBLE: runs ``behaviour(connection, n)`` for the n-th connection."""
+    """Loopback TEST DOUBLE: runs ``behaviour(connection, n, request)`` for the n-th connection."""
 
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
@@ -47,7 +49,8 @@ class FaultServer:
         self.sock.listen(64)
         self.address = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -60,16 +63,25 @@ class FaultServer:
             threading.Thread(target=self._one, args=(conn, number), daemon=True).start()
 
     def _one(self, conn: socket.socket, number: int) -> None:
-        with conn:
-            try:
-                _read_request(conn)
-                self.behaviour(conn, number)
-            except OSError:
-                pass
+        with conn, contextlib.suppress(OSError):
+            self.behaviour(conn, number, _read_request(conn))
 
     def close(self) -> None:
+        stop_listening(self.sock, self._thread)
         self._stop.set()
-        self.sock.close()
+
+
+def stop_listening(sock: socket.socket, acceptor: threading.Thread) -> None:
+    """Close a listening socket and end the thread blocked in its accept().
+
+    close() alone leaves that accept() waiting, and a later socket may get the
+    same descriptor number: the stale thread then accepts connections meant for
+    another server (seen: the TokenReview double's). shutdown() wakes it.
+    """
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    acceptor.join(10)
+    sock.close()
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -90,7 +102,7 @@ def fault_server(request: pytest.FixtureRequest) -> Iterator[FaultServer]:
     server.close()
 
 
-def trickle(conn: socket.socket, _number: int) -> None:
+def trickle(conn: socket.socket, _number: int, _request: bytes) -> None:
     """One byte of a never-ending response every 0.2 s (each under any socket timeout)."""
     head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
     for index in range(600):  # bounded: 120 s at most
@@ -231,7 +243,7 @@ def test_the_watchdog_ends_a_start_up_that_runs_past_its_deadline(tmp_path: Path
 
 
 def _retry_after_then_ok(seconds: int) -> Behaviour:
-    def behaviour(conn: socket.socket, number: int) -> None:
+    def behaviour(conn: socket.socket, number: int, _request: bytes) -> None:
         if number == 1:
             conn.sendall(reply(429, b'{"errors": ["rate limited"]}', f"Retry-After: {seconds}\r\n"))
         else:
@@ -263,7 +275,7 @@ def test_retry_after_past_the_deadline_gives_up_at_once(fault_server: FaultServe
     assert len(fault_server.arrivals) == 1
 
 
-def _oversized(conn: socket.socket, _number: int) -> None:
+def _oversized(conn: socket.socket, _number: int, _request: bytes) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n{")
 
 

@@ -211,17 +211,18 @@ def _render_and_exec(
     from transformer.agent.execute import exec_command, resolve_command
     from transformer.agent.vault import has_lease
 
-    # Paths the template text or the config wrote may appear in messages; paths
-    # the template computed (from secret data, perhaps) never do.
-    written_paths = {spec.path for spec in config.templates}
-    written_paths.update(p for t in templates for p in t.secret_paths())
-    client.prefetch(sorted(written_paths))
+    prefetched = {spec.path for spec in config.templates}
+    prefetched.update(p for t in templates for p in t.secret_paths())
+    client.prefetch(sorted(prefetched))
+    # A path the config or the template's text holds may appear in messages; a
+    # path the template computed (from secret data, perhaps) never does.
+    written = "\n".join([*prefetched, *(spec.template for spec in config.templates)])
 
     held_lease = False
 
     def secret(path: str, args: list[str]) -> Mapping[str, Any]:
         nonlocal held_lease
-        response = client.secret(path, args, path_shown=path in written_paths)
+        response = client.secret(path, args, path_shown=path in written)
         held_lease = held_lease or has_lease(response)
         return response
 
