@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 #: Backoff between attempts: BASE * 2**n seconds, capped, times a jitter in [0.5, 1).
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 5.0
+RATE_LIMITED_BASE_SECONDS = 2.0
 #: Upper bound for one attempt, within what is left of the deadline.
 ATTEMPT_TIMEOUT_SECONDS = 30.0
 #: How far past the start-up deadline a revoke may run (the agent exits by deadline + 1 s).
@@ -288,7 +289,8 @@ class VaultClient:
         deadline = self.deadline if deadline is None else deadline
         attempt = 0
         while True:
-            retry_after = 0.0
+            retry_after = 0.0  # what a 429 or 503 asked, in seconds
+            rate_limited = False
             try:
                 response = self._endpoint.request(
                     method,
@@ -313,11 +315,19 @@ class VaultClient:
                     raise VaultError(f"{where}: {failure}")
                 if response.status in (429, 503):
                     retry_after = response.retry_after or 0.0
+                rate_limited = response.status == 429
             attempt += 1
-            delay = max(_backoff(attempt), retry_after)
+            delay = _backoff(attempt, rate_limited=rate_limited)
+            if retry_after:
+                # At least what Vault asked, spread over up to twice that: agents
+                # told the same Retry-After must not all come back at once.
+                delay = max(delay, retry_after * (1.0 + _jitter()))
             if attempt > self._max_retries:
                 raise VaultError(f"{where}: {failure} (gave up after {attempt} attempts)")
-            if self._clock() + delay >= deadline:
+            left = deadline - self._clock()
+            if retry_after and retry_after < left <= delay:
+                delay = (retry_after + left) / 2  # what Vault asked fits; the spread did not
+            if delay >= left:
                 asked = f"; Vault asked to retry after {retry_after:g} s" if retry_after else ""
                 raise VaultError(
                     f"{where}: {failure} (gave up after {attempt} attempts{asked}: "
@@ -475,6 +485,20 @@ def _status_failure(status: int, body: bytes, show_errors: bool) -> str:
     return text
 
 
-def _backoff(attempt: int) -> float:
-    jitter = 0.5 + int.from_bytes(os.urandom(2), "big") / 131072  # [0.5, 1)
+def _backoff(attempt: int, *, rate_limited: bool = False) -> float:
+    """BASE * 2**(attempt-1), capped, times a jitter in [0.5, 1).
+
+    Rate limited (429): from RATE_LIMITED_BASE, jitter [0.5, 1.5): a storm
+    rejected together must spread over the seconds the quota needs to let it
+    through, not come back within the same fraction of a second.
+    """
+    if rate_limited:
+        step = min(BACKOFF_CAP_SECONDS, RATE_LIMITED_BASE_SECONDS * 2.0 ** (attempt - 1))
+        return step * (0.5 + _jitter())
+    jitter = 0.5 + _jitter() / 2
     return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1)) * jitter)
+
+
+def _jitter() -> float:
+    """Uniform in [0, 1), from os.urandom (random's import costs start-up time)."""
+    return int.from_bytes(os.urandom(2), "big") / 65536
