@@ -308,6 +308,9 @@ class Balancer:
 
     Counts connections (= requests: the agent sends one per connection).
     ``down()`` stops listening (connection refused), ``up()`` listens again.
+    ``hold()`` keeps new connections waiting until ``release()``: the whole
+    storm then reaches Vault at the same moment (spawning N processes on this
+    machine takes seconds, a rollout's pods start in parallel).
     """
 
     def __init__(self, upstreams: list[str]) -> None:
@@ -319,6 +322,7 @@ class Balancer:
         self.connections = 0
         self._next = 0
         self._loop = asyncio.new_event_loop()
+        self._open: asyncio.Event | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -335,6 +339,20 @@ class Balancer:
 
         self._run(start())
 
+    def hold(self) -> None:
+        async def close_gate() -> None:
+            self._open = asyncio.Event()
+
+        self._run(close_gate())
+
+    def release(self) -> None:
+        async def open_gate() -> None:
+            if self._open is not None:
+                self._open.set()
+                self._open = None
+
+        self._run(open_gate())
+
     def down(self) -> None:
         async def stop() -> None:
             if self._server is not None:
@@ -345,6 +363,8 @@ class Balancer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        if self._open is not None:
+            await asyncio.wait_for(self._open.wait(), 60)
         upstream = None
         for _ in range(len(self.upstreams)):
             host, port = self.upstreams[self._next % len(self.upstreams)]
@@ -599,21 +619,30 @@ def scenario_quota(
     fleet: Fleet, cluster: Cluster, lb: Balancer, n: int, rate: float
 ) -> list[StormResult]:
     address, root = cluster.leader().address, cluster.root_token
-    api(
-        address,
-        "POST",
-        "sys/quotas/rate-limit/storm",
-        root,
-        {"path": "secret/", "rate": rate, "interval": "1s"},
-    )
+    # Retry-After and X-Ratelimit-* on 429s (off by default in OpenBao)
+    api(address, "POST", "sys/quotas/config", root, {"enable_rate_limit_response_headers": True})
+    quota = {"path": "secret/", "rate": rate, "interval": "1s"}
+    api(address, "POST", "sys/quotas/rate-limit/storm", root, quota)
+    lb.hold()  # the storm arrives at once: the quota rejects most of it
+
+    def release_when_all_spawned(index: int) -> None:
+        if index == n - 1:
+            lb.release()
+
     try:
         start = lb.connections
         result = fleet.storm(
-            f"quota {rate:g}/s (inline)", lb.address, n, mode="inline", deadline=60
+            f"quota {rate:g}/s/node (inline)",
+            lb.address,
+            n,
+            mode="inline",
+            deadline=60,
+            during=release_when_all_spawned,
         )
         result.requests = lb.connections - start
-        result.extra["quota_rate_per_s"] = rate
+        result.extra["quota_rate_per_s_per_node"] = rate
     finally:
+        lb.release()
         api(address, "DELETE", "sys/quotas/rate-limit/storm", root)
     return [result]
 
