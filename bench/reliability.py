@@ -472,13 +472,50 @@ def parse_app_output(data: bytes) -> tuple[float | None, dict[str, str]]:
 
 
 class Fleet:
-    """Spawns agents and reaps them; one service-account JWT per agent."""
+    """Spawns agents and reaps them; one service-account JWT per agent.
 
-    def __init__(self, workdir: Path, app: Path, issuer: ServiceAccountIssuer) -> None:
+    Host mode: ``python -S -m transformer.agent`` in front of APP. With
+    ``rootfs`` set (see :func:`bundle_fleet`): the frozen bundle as PID 1 of a
+    distroless root filesystem (packaging/rootfs.py), APP at /server.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        app: Path,
+        issuer: ServiceAccountIssuer,
+        rootfs: Path | None = None,
+    ) -> None:
         self.workdir = workdir
         self.app = app
         self.issuer = issuer
+        self.rootfs = rootfs
         self.serial = 0
+
+    def _argv_and_token(self, folder: Path) -> tuple[list[str], Path, str]:
+        """(argv after the config env is set, host path of the JWT, its path for the agent)."""
+        if self.rootfs is None:
+            argv = [sys.executable, "-S", "-m", "transformer.agent", "run", "--", str(self.app)]
+            token = folder / "token"
+            return [*argv, *SECRET], token, str(token)
+        token = self.rootfs / "tokens" / folder.name
+        return [], token, f"/tokens/{folder.name}"
+
+    def _command(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        if self.rootfs is None:
+            return argv, env
+        from distroless import rootfs  # packaging/rootfs.py, via tests/distroless.py
+
+        from transformer.agent.contract import AGENT_EXECUTABLE
+
+        container = rootfs.Container(
+            root=str(self.rootfs),
+            argv=[AGENT_EXECUTABLE, "run", "--", "/server", *SECRET],
+            env={"PATH": "/", "VAULT_EXEC_CONFIG": env["VAULT_EXEC_CONFIG"]},
+            uid=65532,
+            gid=65532,
+        )
+        return rootfs.command(container), dict(container.env)
 
     def storm(
         self,
@@ -498,15 +535,16 @@ class Fleet:
             self.serial += 1
             folder = self.workdir / f"agent{self.serial:05d}"
             folder.mkdir()
-            token_file = folder / "token"
+            argv, token_file, token_path = self._argv_and_token(folder)
             token_file.write_text(self.issuer.mint())
+            token_file.chmod(0o644)
             config = {
                 "version": 1,
                 "vault": {"address": address},
                 "auth": {
                     "method": "jwt",
                     "role": role,
-                    "token_path": str(token_file),
+                    "token_path": token_path,
                     "mode": mode,
                 },
                 "retry": {"timeout_seconds": deadline, "max_retries": 30},
@@ -517,27 +555,12 @@ class Fleet:
                 "PYTHONPATH": str(ROOT),
                 "VAULT_EXEC_CONFIG": json.dumps(config),
             }
-            runs.append((folder, env))
+            runs.append((folder, *self._command(argv, env)))
         processes = []
-        for index, (folder, env) in enumerate(runs):
+        for index, (folder, argv, env) in enumerate(runs):
             with open(folder / "out", "wb") as out, open(folder / "err", "wb") as err:
                 spawned = time.monotonic()
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-S",
-                        "-m",
-                        "transformer.agent",
-                        "run",
-                        "--",
-                        str(self.app),
-                        *SECRET,
-                    ],
-                    stdout=out,
-                    stderr=err,
-                    env=env,
-                    cwd=folder,
-                )
+                process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=folder)
             outcome = Outcome(spawned)
             processes.append((process, outcome, folder))
             if during is not None:
@@ -708,7 +731,69 @@ def settled_raft_index(cluster: Cluster, timeout: float = 20) -> int:
     return last
 
 
-# ---- output ------------------------------------------------------------------------
+def scenario_bundle(fleet: Fleet, lb: Balancer, n: int, workdir: Path) -> list[StormResult]:
+    """A sample of the storm as it runs in a pod: the frozen bundle in a distroless rootfs."""
+    bundled = bundle_fleet(fleet, workdir)
+    start = lb.connections
+    result = bundled.storm("bundle in rootfs (inline)", lb.address, min(n, 20), mode="inline")
+    result.requests = lb.connections - start
+    return [result]
+
+
+def bundle_fleet(fleet: Fleet, workdir: Path) -> Fleet:
+    """The bundle (``make agent-bundle``, built when stale) in an app rootfs with APP at /server."""
+    from distroless import ensure_bundle, rootfs
+
+    from transformer.agent.contract import BUNDLE_MOUNT_PATH
+
+    root = rootfs.make_app_rootfs(workdir / "rootfs", fleet.app, mount_points=["/tokens"])
+    shutil.copytree(ensure_bundle(), root / BUNDLE_MOUNT_PATH.lstrip("/"), symlinks=True)
+    (root / "tokens").chmod(0o755)
+    return Fleet(fleet.workdir, fleet.app, fleet.issuer, rootfs=root)
+
+
+# ---- output ----------------------------------------------------------------------
+
+TABLE_COLUMNS = (
+    ("scenario", "scenario"),
+    ("agents", "agents"),
+    ("started with secrets", "started_with_secrets"),
+    ("without secrets", "started_without_secrets"),
+    ("failed (one line each)", "failed"),
+    ("p50 ms", "p50_ms"),
+    ("p99 ms", "p99_ms"),
+    ("last exit s", "max_exit_s"),
+    ("requests/agent", "requests_per_agent"),
+)
+
+
+def markdown_table(summaries: list[dict[str, Any]]) -> str:
+    """The summaries as the Markdown table docs/reliability.md shows."""
+    lines = [
+        "| " + " | ".join(title for title, _ in TABLE_COLUMNS) + " |",
+        "|" + "---|" * len(TABLE_COLUMNS),
+    ]
+    for summary in summaries:
+        cells = []
+        for _, key in TABLE_COLUMNS:
+            value = summary.get(key)
+            if key == "failed":
+                value = f"{value} ({'yes' if summary['failed_with_one_line'] else 'NO'})"
+            cells.append("-" if value is None else str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    cost = [s for s in summaries if "raft_writes_per_start" in s]
+    if cost:
+        lines += [
+            "",
+            "| mode | requests/start | tokens left | leases left | raft writes/start |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {s['mode']} | {s['requests_per_agent']} | {s['tokens_left']} | "
+            f"{s['leases_left']} | {s['raft_writes_per_start']} |"
+            for s in cost
+        ]
+    return "\n".join(lines)
 
 
 def plot(results: list[StormResult], directory: Path) -> list[Path]:
@@ -781,7 +866,7 @@ def environment(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=20)
-    parser.add_argument("--scenarios", default="storm,cost,quota,outage,leader")
+    parser.add_argument("--scenarios", default="storm,cost,quota,outage,bundle,leader")
     parser.add_argument("--quota-rate", type=float, default=0.0, help="default: agents / 10 per s")
     parser.add_argument("--json", help="write the summaries to this file")
     parser.add_argument("--plots", help="write matplotlib plots into this directory")
@@ -809,11 +894,14 @@ def main() -> int:
             results += scenario_quota(fleet, cluster, lb, n, args.quota_rate or max(2.0, n / 10))
         if "outage" in wanted:
             results += scenario_outage(fleet, lb, n)
+        if "bundle" in wanted:
+            results += scenario_bundle(fleet, lb, n, Path(tmp))
         if "leader" in wanted:  # last: it leaves the cluster with two nodes
             results += scenario_leader(fleet, cluster, lb, n)
     summaries = [result.summary() for result in results]
     for summary in summaries:
         print(json.dumps(summary))
+    print(markdown_table(summaries))
     if args.json:
         Path(args.json).write_text(json.dumps(summaries, indent=2) + "\n")
     if args.plots and results:
