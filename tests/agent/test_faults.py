@@ -198,6 +198,25 @@ def test_a_resolver_that_never_answers_is_cut_at_the_deadline(tmp_path: Path) ->
     assert elapsed < 2 + DEADLINE_SLACK, elapsed
 
 
+def test_the_deadline_counts_from_the_process_start() -> None:
+    # What main() subtracts: this process's age from /proc/self/stat.
+    from transformer.agent.main import _process_age
+
+    age = _process_age()
+    assert 0 < age < time.clock_gettime(time.CLOCK_BOOTTIME)
+    started = time.monotonic() - age
+    elapsed = subprocess.run(
+        [sys.executable, "-c", "from transformer.agent.main import _process_age as a; print(a())"],
+        env=BASE_ENV,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert 0 < float(elapsed.stdout) < 10  # a fresh process: young
+    assert started < time.monotonic()
+
+
 def test_a_hung_lookup_is_shared_by_later_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     release = threading.Event()
