@@ -87,6 +87,7 @@ def test_options_from_mapping_camel_case() -> None:
             "authType": "jwt",
             "tokenAudience": "aud",
             "skipHooks": "yes",
+            "authMode": "inline",
         }
     )
     assert options == Options(
@@ -97,6 +98,7 @@ def test_options_from_mapping_camel_case() -> None:
         auth_type="jwt",
         token_audience="aud",
         skip_hooks=True,
+        auth_mode="inline",
     )
 
 
@@ -113,6 +115,7 @@ def test_options_from_mapping_overlays_a_base() -> None:
         ({"vaultAddr": "vault:8200"}, "vaultAddr"),
         ({"vaultAdr": "https://x"}, "unknown setting 'vaultAdr'"),
         ({"authType": "ldap"}, "authType"),
+        ({"authMode": "fast"}, "authMode: 'fast' must be one of auto, inline, standard"),
         ({"agentImage": "has space"}, "agentImage"),
         ({"skipHooks": "maybe"}, "not a boolean"),
         ({"allowedVaultAddrs": 5}, "list of Vault addresses"),

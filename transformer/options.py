@@ -26,6 +26,8 @@ from transformer.errors import ConfigError
 
 DEFAULT_AGENT_IMAGE = f"ghcr.io/vault-exec/vault-exec-agent:{__version__}"
 AUTH_TYPES = ("kubernetes", "jwt")
+#: How agents log in: the agent config's ``auth.mode`` (schemas/agent-config.schema.json).
+AUTH_MODES = ("auto", "inline", "standard")
 
 #: What a Vault address is, everywhere: flags, config file, the ``service`` annotation
 #: (schemas/pod-annotations.schema.json) and the agent's config
@@ -60,6 +62,7 @@ class Options:
     allowed_ca_certs: tuple[str, ...] = ()
     allowed_tls_server_names: tuple[str, ...] = ()
     allow_custom_dns: bool = False
+    auth_mode: str = "auto"
 
     def __post_init__(self) -> None:
         # The default address is always allowed; keep that true however built.
@@ -112,9 +115,10 @@ class Setting:
 
     key: str
     field: str
-    kind: str  # address, addresses, word, words, path, paths, bool, auth-type
+    kind: str  # address, addresses, word, words, path, paths, bool, choice
     help: str
     flag: str = ""  # default: the field's name with dashes (lists: singular, repeatable)
+    choices: tuple[str, ...] = ()  # kind "choice": the values it may take
 
     @property
     def env_var(self) -> str:
@@ -147,7 +151,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowedAuthPaths", "allowed_auth_paths", "paths",
             "Another mount vault.hashicorp.com/auth-path may pick (repeatable).",
             "--allowed-auth-path"),
-    Setting("authType", "auth_type", "auth-type", "Default auth method."),
+    Setting("authType", "auth_type", "choice", "Default auth method.", choices=AUTH_TYPES),
+    Setting("authMode", "auth_mode", "choice",
+            "How agents log in: inline (OpenBao >= 2.4, no token), standard, auto (default).",
+            choices=AUTH_MODES),
     Setting("vaultNamespace", "vault_namespace", "word",
             "Vault/OpenBao namespace of every login and read (Enterprise/OpenBao)."),
     Setting("allowedVaultNamespaces", "allowed_vault_namespaces", "words",
@@ -210,14 +217,14 @@ def _bool(value: object, key: str) -> bool:
     raise ConfigError(f"{key}: {value!r} is not a boolean")
 
 
-def _auth_type(value: object, key: str) -> str:
-    if value not in AUTH_TYPES:
-        raise ConfigError(f"{key}: {value!r} must be one of {', '.join(AUTH_TYPES)}")
-    assert isinstance(value, str)
+def _choice(value: object, key: str) -> str:
+    choices = SETTING_BY_KEY[key].choices
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{key}: {value!r} must be one of {', '.join(choices)}")
     return value
 
 
-_SCALARS = {"address": _address, "word": _word, "path": _path, "auth-type": _auth_type}
+_SCALARS = {"address": _address, "word": _word, "path": _path, "choice": _choice}
 _ITEMS = {"addresses": _address, "words": _word, "paths": _path}
 _LIST_NOUNS = {"addresses": "Vault addresses", "words": "strings without spaces", "paths": "paths"}
 

@@ -52,6 +52,7 @@ FULL: dict[str, Any] = {
         "mount_path": "auth/jwt-k8s",
         "role": "api",
         "token_path": "/var/run/secrets/vault-exec/token",
+        "mode": "inline",
     },
     "retry": {"timeout_seconds": 2.5, "max_retries": 3},
     "token": {"revoke": False, "to_app": True},
@@ -187,6 +188,7 @@ def _shaped() -> st.SearchStrategy[dict[str, Any]]:
                 {},
                 optional={
                     "method": st.sampled_from(["kubernetes", "jwt", "token", "x", 1]),
+                    "mode": st.sampled_from(["auto", "inline", "standard", "fast", None]),
                     "role": json_scalars,
                     "mount_path": json_scalars,
                 },
@@ -224,6 +226,7 @@ def test_parse_applies_defaults() -> None:
     config = parse_config(json.dumps(MINIMAL), "test")
     assert config.auth.mount_path == "auth/kubernetes"
     assert config.auth.token_path == DEFAULT_SA_TOKEN_PATH
+    assert config.auth.mode == "auto"
     assert config.retry.timeout_seconds == 60
     assert config.retry.max_retries == 10
     assert config.token.revoke is True
@@ -236,6 +239,7 @@ def test_parse_applies_defaults() -> None:
 def test_parse_keeps_given_values() -> None:
     config = parse_config(json.dumps(FULL), "test")
     assert config.auth.mount_path == "auth/jwt-k8s"
+    assert config.auth.mode == "inline"
     assert config.retry.timeout_seconds == 2.5
     assert config.retry.max_retries == 3
     assert config.token.to_app is True

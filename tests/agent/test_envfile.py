@@ -92,7 +92,8 @@ def test_all_tricky_values_in_one_output() -> None:
 )
 def test_line_form(pieces: list[Piece], expected: list[tuple[str, str]] | None) -> None:
     if expected is None:
-        with pytest.raises(OutputError, match='the name "E=F"'):
+        # "E=F" holds a '=' from data: a key partly from data is never shown
+        with pytest.raises(OutputError, match=r"a key from secret data \(not shown"):
             parse_output(pieces, "t")
     else:
         assert parse_output(pieces, "t") == expected
@@ -122,8 +123,27 @@ def test_json_form_from_data() -> None:
             'template t: output line 1: the name "1BAD" is not a valid',
         ),
         (
-            [("\n", False), ("my-key", True), ("=", False), ("v", True)],
+            [("\n", False), ("my-key", False), ("=", False), ("v", True)],
             'template t: output line 2: the name "my-key" is not a valid environment variable name',
+        ),
+        # a value in a key's place (e.g. {{ .Data.data.pw }}={{ ... }}): never shown
+        (
+            [("\n", False), ("hunter2-x", True), ("=", False), ("v", True)],
+            "template t: output line 2: a key from secret data (not shown: it may be a secret "
+            "value) is not a valid environment variable name",
+        ),
+        (
+            [("hunter2", True), ("=", False), ("x\0y", True)],
+            "template t: output line 1: the value of a key from secret data (not shown) "
+            "contains a NUL byte",
+        ),
+        (
+            [('{"hunter2-x": "v"}', True)],
+            "template t: entry 1: a key from secret data (not shown: it may be a secret value)",
+        ),
+        (
+            [('{"A": "a", "hunter2": 5}', True)],
+            "template t: entry 2: the value of a key from secret data (not shown) is not a JSON",
         ),
         ([("=", False), ("v", True)], "template t: output line 1: an empty name is not a valid"),
         (
@@ -131,7 +151,8 @@ def test_json_form_from_data() -> None:
             "template t: output line 1: the value of A contains a NUL byte",
         ),
         ([("hunter2", True)], "template t: output line 1: expected KEY=VALUE, found no '='"),
-        ([(PEM, True)], "template t: output line 1: a name of 65 characters (not shown"),
+        ([(PEM, True)], "template t: output line 1: a key from secret data (not shown"),
+        ([("B" * 70 + "-=1", False)], "template t: output line 1: a name of 71 characters (not "),
         ([('{"A": 1}', False)], "template t: the value of A is not a JSON string"),
         ([('{"A-B": "x"}', False)], 'template t: the name "A-B" is not a valid'),
         ([('{"A": "\\u0000"}', False)], "template t: the value of A contains a NUL byte"),

@@ -118,8 +118,12 @@ def config_for(
     }
 
 
-def kube_auth(token_file: Path, method: str = "kubernetes") -> dict[str, Any]:
-    return {"method": method, "role": ROLE, "token_path": str(token_file)}
+def kube_auth(
+    token_file: Path, method: str = "kubernetes", mode: str = "standard"
+) -> dict[str, Any]:
+    """A login with the service-account token in ``token_file``; ``mode``: see auth.mode
+    (standard by default here: these tests count the tokens a login leaves)."""
+    return {"method": method, "role": ROLE, "token_path": str(token_file), "mode": mode}
 
 
 def unique(prefix: str = "app") -> str:

@@ -153,6 +153,17 @@ def test_agent_config_matches_its_schema_and_holds_no_value() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("mode", "written"), [("auto", None), ("inline", "inline"), ("standard", "standard")]
+)
+def test_the_platform_auth_mode_reaches_the_agent_config(mode: str, written: str | None) -> None:
+    obj = deployment()
+    inject(obj, Options(vault_addr="http://127.0.0.1:8200", auth_mode=mode))
+    config = config_of(pod_spec_of(obj)["containers"][0])
+    Draft202012Validator(AGENT_CONFIG_SCHEMA).validate(config)
+    assert config["auth"].get("mode") == written  # auto is the agent's default: not written
+
+
 def test_minimal_config_matches_its_schema() -> None:
     obj = deployment()
     inject(obj, Options(vault_addr="http://127.0.0.1:8200", auth_path="auth/k8s"))

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 ADDRESS_PATTERN = r"^https?://[^\s/]+(/\S*)?$"
 
 AUTH_METHODS = ("kubernetes", "jwt", "token")
+#: How a kubernetes/jwt login reaches Vault (see transformer.agent.vault.VaultClient).
+AUTH_MODES = ("auto", "inline", "standard")
+DEFAULT_AUTH_MODE = "auto"
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RETRIES = 10
@@ -52,13 +55,21 @@ class VaultSettings:
 
 
 class AuthSettings:
-    __slots__ = ("method", "mount_path", "role", "token_path")
+    __slots__ = ("method", "mode", "mount_path", "role", "token_path")
 
-    def __init__(self, method: str, mount_path: str, role: str | None, token_path: str) -> None:
+    def __init__(
+        self,
+        method: str,
+        mount_path: str,
+        role: str | None,
+        token_path: str,
+        mode: str = DEFAULT_AUTH_MODE,
+    ) -> None:
         self.method = method
         self.mount_path = mount_path
         self.role = role
         self.token_path = token_path
+        self.mode = mode
 
 
 class RetrySettings:
@@ -198,11 +209,13 @@ def _check_auth(auth: object, problems: list[str]) -> None:
     if not _object(auth, "auth", problems):
         return
     assert isinstance(auth, dict)
-    _only(auth, "auth.", ("method", "mount_path", "role", "token_path"), problems)
+    _only(auth, "auth.", ("method", "mode", "mount_path", "role", "token_path"), problems)
     _require(auth, "auth.", ("method",), problems)
     method = auth.get("method")
     if "method" in auth and method not in AUTH_METHODS:
         problems.append(f"auth.method: must be one of {', '.join(AUTH_METHODS)}")
+    if "mode" in auth and auth["mode"] not in AUTH_MODES:
+        problems.append(f"auth.mode: must be one of {', '.join(AUTH_MODES)}")
     for key in ("mount_path", "role", "token_path"):
         if key in auth:
             _string(auth[key], f"auth.{key}", problems, min_length=1)
@@ -330,6 +343,7 @@ def _build(doc: Mapping[str, Any]) -> AgentConfig:
             mount_path=auth.get("mount_path", f"auth/{method}").strip("/"),
             role=auth.get("role"),
             token_path=auth.get("token_path", DEFAULT_SA_TOKEN_PATH),
+            mode=auth.get("mode", DEFAULT_AUTH_MODE),
         ),
         retry=RetrySettings(
             timeout_seconds=timeout,

@@ -24,7 +24,9 @@ Two output forms:
 
 Names must be POSIX-ish (``[A-Za-z_][A-Za-z0-9_]*``) and nothing may hold a NUL
 byte: those are errors naming the key, never a silent drop. No message ever
-contains a value; a name is shown only when it looks like a name.
+contains a value; a key is shown only when the template's own text wrote it
+(a key from secret data may be a value put in the wrong place) and it looks
+like a name; otherwise the message gives the line or entry number.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def parse_output(pieces: Iterable[Piece], template_name: str) -> list[Entry]:
     pieces = list(pieces)
     text = "".join(text for text, _ in pieces)
     if text.strip().startswith("{"):
-        return _parse_json(text, template_name)
+        written = "".join(text for text, from_data in pieces if not from_data)
+        return _parse_json(text, template_name, written)
     entries = []
     for number, (chars, data) in enumerate(_lines(pieces), 1):
         entry = _parse_line(chars, data, f"template {template_name}: output line {number}")
@@ -93,12 +96,15 @@ def _parse_line(text: str, data: list[bool], where: str) -> Entry | None:
         raise OutputError(f"{where}: expected KEY=VALUE, found no '='")
     key_start, key_end = _strip_layout(text, data, start, separator)
     key = text[key_start:key_end]
+    key_from_data = any(data[key_start:key_end])
     value_start, _ = _strip_layout(text, data, separator + 1, end)
     if not valid_name(key):
-        raise OutputError(f"{where}: {_shown(key)} is not a valid environment variable name")
+        raise OutputError(
+            f"{where}: {_shown(key, key_from_data)} is not a valid environment variable name"
+        )
     value = _unquote(text, data, value_start, end)
     if "\0" in value:
-        raise OutputError(f"{where}: the value of {key} contains a NUL byte")
+        raise OutputError(f"{where}: the value of {_named(key, key_from_data)} contains a NUL byte")
     return key, value
 
 
@@ -152,7 +158,8 @@ def _unquote(text: str, data: list[bool], start: int, end: int) -> str:
     return "".join(out)
 
 
-def _parse_json(text: str, template_name: str) -> list[Entry]:
+def _parse_json(text: str, template_name: str, written: str) -> list[Entry]:
+    """``written``: the template's own text, to tell its keys from keys out of data."""
     where = f"template {template_name}"
     try:
         value = loads(text)
@@ -164,21 +171,33 @@ def _parse_json(text: str, template_name: str) -> list[Entry]:
     if not isinstance(value, dict):
         raise OutputError(f"{where}: output starts with '{{' but is not a JSON object")
     entries = []
-    for key, item in value.items():
+    for number, (key, item) in enumerate(value.items(), 1):
+        # Shown only when the template's text holds the key (as JSON writes it).
+        from_data = f'"{key}"' not in written
+        at = f"{where}: entry {number}" if from_data else where
         if not valid_name(key):
-            raise OutputError(f"{where}: {_shown(key)} is not a valid environment variable name")
+            raise OutputError(
+                f"{at}: {_shown(key, from_data)} is not a valid environment variable name"
+            )
         if not isinstance(item, str):
-            raise OutputError(f"{where}: the value of {key} is not a JSON string")
+            raise OutputError(f"{at}: the value of {_named(key, from_data)} is not a JSON string")
         if "\0" in item:
-            raise OutputError(f"{where}: the value of {key} contains a NUL byte")
+            raise OutputError(f"{at}: the value of {_named(key, from_data)} contains a NUL byte")
         entries.append((key, item))
     return entries
 
 
-def _shown(key: str) -> str:
-    """A rejected name for a message, unless it may be a misplaced value."""
+def _shown(key: str, from_data: bool) -> str:
+    """A rejected name for a message, unless it came from data or may be a misplaced value."""
     if not key:
         return "an empty name"
+    if from_data:
+        return "a key from secret data (not shown: it may be a secret value)"
     if len(key) <= 64 and key.isascii() and key.isprintable() and " " not in key:
         return f'the name "{key}"'
     return f"a name of {len(key)} characters (not shown: it may hold secret data)"
+
+
+def _named(key: str, from_data: bool) -> str:
+    """A valid name for a message: the key the template wrote, else a description."""
+    return "a key from secret data (not shown)" if from_data else key

@@ -1,7 +1,12 @@
 """``vault-exec-agent``: the agent's one entry point and its one error handler.
 
-``run [--config FILE] -- CMD [ARGS...]``: read the config, log in, fetch, render,
-build the environment, revoke the token, ``execve`` CMD.
+``run [--config FILE] -- CMD [ARGS...]``: read the config, find CMD, log in,
+fetch, render, build the environment, revoke the token, ``execve`` CMD.
+
+Promises, whatever fails: the whole start-up ends by the deadline
+(``retry.timeout_seconds``, client-timeout) plus at most one second; a token
+the agent logged in for is revoked on every way out after the login (except
+when the app is to use it); a missing command costs no login at all.
 ``install DEST``: copy the agent bundle (see :mod:`transformer.agent.install`).
 
 Start-up cost is on every pod's critical path, so modules are imported only
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from transformer.agent.errors import AgentError
 
@@ -22,29 +28,36 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, NoReturn
 
-    from transformer.agent.config import TemplateSpec
+    from transformer.agent.config import AgentConfig, TemplateSpec
     from transformer.agent.template import SecretFunc, Template
+    from transformer.agent.vault import VaultClient
 
 PROG = "vault-exec-agent"
 
 #: Exit status for a bug in the agent (EX_SOFTWARE).
 EXIT_INTERNAL = 70
 
+#: When the deadline watchdog ends a start-up that is still busy (the Vault calls
+#: themselves end at the deadline, a revoke up to 0.5 s later).
+WATCHDOG_GRACE_SECONDS = 0.8
+
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The start-up deadline counts from the process's start (exec), not from
+    # here: on a node starting many pods at once, the interpreter's own start
+    # can take a second or more before this line runs.
+    started = time.monotonic() - _process_age()
     # First thing: which descriptors the parent handed over (they stay the app's).
-    from transformer.agent.execute import inheritable_fds
+    from transformer.agent.execute import claim_exit, inheritable_fds
 
     keep_fds = inheritable_fds()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _dispatch(args, keep_fds)
+        return _dispatch(args, keep_fds, started)
     except AgentError as exc:
-        say(str(exc))
-        return exc.exit_code
+        message, status = str(exc), exc.exit_code
     except KeyboardInterrupt:
-        say("interrupted")
-        return 130
+        message, status = "interrupted", 130
     except Exception as exc:  # one handler for the whole agent: no traceback, no value
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None:
@@ -52,8 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = (
             f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
         )
-        say(f"internal error: {type(exc).__name__}{where} (please report this)")
-        return EXIT_INTERNAL
+        message = f"internal error: {type(exc).__name__}{where} (please report this)"
+        status = EXIT_INTERNAL
+    if claim_exit():  # else the deadline watchdog is saying its one line and exiting
+        say(message)
+    return status
+
+
+def _process_age() -> float:
+    """Seconds since this process was exec'd (``starttime`` in /proc/self/stat), else 0."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            text = stat.read()
+        # Fields after the ")" that ends the command name: state is field 3, starttime 22.
+        start_ticks = int(text[text.rindex(b")") + 2 :].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return min(max(age, 0.0), 3600.0)  # a clock oddity must not eat the whole deadline
 
 
 def say(message: str) -> None:
@@ -76,7 +105,7 @@ usage: {PROG} run [--config FILE] -- CMD [ARGS...]
 """
 
 
-def _dispatch(args: list[str], keep_fds: frozenset[int]) -> int:
+def _dispatch(args: list[str], keep_fds: frozenset[int], started: float) -> int:
     # Parsed by hand: argparse builds a help formatter (shutil, locale, gettext)
     # for ~10 ms, a tenth of the start-up budget, for three forms.
     if not args or args[0] in ("-h", "--help", "help"):
@@ -117,7 +146,7 @@ def _dispatch(args: list[str], keep_fds: frozenset[int]) -> int:
         raise AgentError(
             "run: missing the command (usage: run [--config FILE] -- CMD [ARGS...])", exit_code=2
         )
-    run(config_file, rest, keep_fds)
+    run(config_file, rest, keep_fds, started)
 
 
 def _usage(*, stream: Any, status: int) -> int:
@@ -137,33 +166,79 @@ def _install(dest: str) -> int:
     return 0
 
 
-def run(config_file: str | None, command: list[str], keep_fds: frozenset[int]) -> NoReturn:
+def run(
+    config_file: str | None, command: list[str], keep_fds: frozenset[int], started: float
+) -> NoReturn:
     """Everything up to the exec; raises AgentError, or never returns."""
-    from transformer.agent.execute import exit_promptly_on_signals
+    from transformer.agent.execute import exit_at, exit_promptly_on_signals
 
     exit_promptly_on_signals(PROG)
     from transformer.agent.config import parse_config
     from transformer.agent.contract import CONFIG_ENV_VAR
+    from transformer.agent.errors import ConfigError
+    from transformer.agent.execute import resolve_command
+    from transformer.agent.vault import VaultClient
+
+    config = parse_config(*_config_text(config_file, CONFIG_ENV_VAR))
+    timeout = config.retry.timeout_seconds
+    deadline = started + timeout
+    exit_at(
+        deadline + WATCHDOG_GRACE_SECONDS,
+        PROG,
+        f"gave up: the start-up ran past its deadline of {timeout:g} s (client-timeout)",
+    )
+    container_env = dict(os.environ)
+    templates = _parse_templates(config.templates)
+    # Before the login: a missing or unrunnable command costs no token.
+    path = resolve_command(command[0], container_env)
+    mode = config.auth.mode
+    if config.token.to_app:
+        if mode == "inline":
+            raise ConfigError(
+                "config: token.to_app (agent-inject-token) needs a token, "
+                "which the auth mode inline never creates"
+            )
+        mode = "standard"
+
+    client = VaultClient(config.vault, config.retry, deadline=deadline)
+    client.login(config.auth, container_env, mode)
+    try:
+        _render_and_exec(config, templates, command, path, container_env, client, keep_fds)
+    except BaseException:
+        if client.logged_in:
+            try:  # noqa: SIM105 (contextlib is an import the agent does not need)
+                client.revoke_self()
+            except AgentError:
+                pass  # the error being raised is the one line; the token ends with its TTL
+        raise
+
+
+def _render_and_exec(
+    config: AgentConfig,
+    templates: list[Template],
+    command: list[str],
+    path: str,
+    container_env: dict[str, str],
+    client: VaultClient,
+    keep_fds: frozenset[int],
+) -> NoReturn:
     from transformer.agent.envfile import parse_output
     from transformer.agent.environment import child_environment
     from transformer.agent.execute import exec_command, resolve_command
-    from transformer.agent.vault import VaultClient, has_lease
+    from transformer.agent.vault import has_lease
 
-    config = parse_config(*_config_text(config_file, CONFIG_ENV_VAR))
-    container_env = dict(os.environ)
-    templates = _parse_templates(config.templates)
-
-    client = VaultClient(config.vault, config.retry)
-    client.login(config.auth, container_env)
-    client.prefetch(
-        [spec.path for spec in config.templates] + [p for t in templates for p in t.secret_paths()]
-    )
+    prefetched = {spec.path for spec in config.templates}
+    prefetched.update(p for t in templates for p in t.secret_paths())
+    client.prefetch(sorted(prefetched))
+    # A path the config or the template's text holds may appear in messages; a
+    # path the template computed (from secret data, perhaps) never does.
+    written = "\n".join([*prefetched, *(spec.template for spec in config.templates)])
 
     held_lease = False
 
     def secret(path: str, args: list[str]) -> Mapping[str, Any]:
         nonlocal held_lease
-        response = client.secret(path, args)
+        response = client.secret(path, args, path_shown=path in written)
         held_lease = held_lease or has_lease(response)
         return response
 
@@ -180,9 +255,10 @@ def run(config_file: str | None, command: list[str], keep_fds: frozenset[int]) -
     )
     for name in child.shadowed:
         say(f"secret {name} replaces the container's environment variable {name}")
-    path = resolve_command(command[0], child.env)
+    if child.env.get("PATH") != container_env.get("PATH"):
+        path = resolve_command(command[0], child.env, path_from_secrets=True)
 
-    if client.token_is_own:
+    if client.logged_in:
         if config.token.to_app:
             pass  # agent-inject-token: the app uses the token on purpose
         elif not config.token.revoke:

@@ -25,12 +25,18 @@ if TYPE_CHECKING:
     from typing import Any
 
     from transformer.agent.config import AuthSettings, RetrySettings, VaultSettings
+    from transformer.agent.wire import Response
 
 #: Backoff between attempts: BASE * 2**n seconds, capped, times a jitter in [0.5, 1).
 BACKOFF_BASE_SECONDS = 0.25
 BACKOFF_CAP_SECONDS = 5.0
+RATE_LIMITED_BASE_SECONDS = 2.0
 #: Upper bound for one attempt, within what is left of the deadline.
 ATTEMPT_TIMEOUT_SECONDS = 30.0
+#: How far past the start-up deadline a revoke may run (the agent exits by deadline + 1 s).
+REVOKE_GRACE_SECONDS = 0.5
+#: What messages say instead of a secret path the template computed.
+COMPUTED_PATH = "(a secret path computed by the template, not shown)"
 
 _RETRIED_STATUSES = frozenset({412, 429})
 _PATH_SAFE = frozenset(
@@ -42,8 +48,29 @@ class VaultError(AgentError):
     """A Vault call failed for good (after retries, or at once for 4xx)."""
 
 
+class _InlineRefused(VaultError):
+    """The server did not serve a request with inline auth (auto mode logs in instead).
+
+    ``lease``: refused because the answer would create a lease; else a 403 (a
+    server without inline auth, or a path the role may not use).
+    """
+
+    def __init__(self, message: str, *, lease: bool) -> None:
+        super().__init__(message)
+        self.lease = lease
+
+
 class VaultClient:
-    """Holds the address, TLS settings, token and the start-up deadline."""
+    """Holds the address, TLS settings, credentials and the start-up deadline.
+
+    Credentials: a token (a login's or a given one), or, in the ``inline`` and
+    ``auto`` auth modes, the login itself, sent with every request as OpenBao's
+    inline-auth headers (>= 2.4: no token is created or stored, no lease,
+    nothing to revoke). ``auto`` falls back to one standard login when the
+    server does not serve a request that way (an older server or HashiCorp
+    Vault answer 403; a read that would create a lease is refused), and logs in
+    before a write, which may create a lease.
+    """
 
     def __init__(
         self,
@@ -72,44 +99,98 @@ class VaultClient:
         self.token: str | None = None
         #: True when the token came from a login by the agent (so it may revoke it).
         self.token_is_own = False
+        #: A batch token (role ``token_type=batch``): never stored, cannot be revoked.
+        self.token_is_batch = False
+        self._mode = "standard"
+        self._login_path = ""
+        self._login_fields: dict[str, Any] = {}
+        #: The inline-auth headers while no token is held (inline and auto modes).
+        self._inline_headers: dict[str, str] | None = None
         self._cache: dict[tuple[str, tuple[str, ...]], _Pending] = {}
         # _thread, not threading: threading's import (functools, collections,
         # weakref sets) is start-up time; a lock and a thread are all we need.
         self._lock = _thread.allocate_lock()
+        self._login_lock = _thread.allocate_lock()
 
     # ---- authentication -------------------------------------------------
 
-    def login(self, auth: AuthSettings, environ: Mapping[str, str]) -> None:
-        """Obtain a token: ``kubernetes``/``jwt`` login, or a given ``token``."""
+    def login(self, auth: AuthSettings, environ: Mapping[str, str], mode: str = "standard") -> None:
+        """Get credentials: a ``kubernetes``/``jwt`` login, or a given ``token``.
+
+        ``mode`` ``standard`` logs in now; ``inline`` and ``auto`` send the
+        login with each request instead (see the class).
+        """
         if auth.method == "token":
             self.token = _given_token(environ)
             self.token_is_own = False
             return
         jwt = _read_service_account_token(auth.token_path)
-        path = f"{auth.mount_path}/login"
-        answer = self._call("POST", path, {"role": auth.role, "jwt": jwt}, show_errors=True)
-        client_token = (answer.get("auth") or {}).get("client_token")
+        self._login_path = f"{auth.mount_path}/login"
+        self._login_fields = {"role": auth.role, "jwt": jwt}
+        self._mode = mode
+        if mode == "standard":
+            self._log_in()
+        else:
+            self._inline_headers = inline_auth_headers(self._login_path, self._login_fields)
+
+    def _log_in(self) -> None:
+        path = self._login_path
+        answer = self._call("POST", path, self._login_fields, show_errors=True)
+        auth = answer.get("auth") or {}
+        client_token = auth.get("client_token")
         if not isinstance(client_token, str) or not client_token:
             raise VaultError(f"POST {path}: Vault's answer holds no client token")
         self.token = client_token
         self.token_is_own = True
+        self.token_is_batch = auth.get("token_type") == "batch"
+
+    def _ensure_token(self) -> None:
+        """Log in once (auto mode's fallback); concurrent callers wait for the first."""
+        with self._login_lock:
+            if self.token is None:
+                self._log_in()
+
+    @property
+    def logged_in(self) -> bool:
+        """Whether the agent holds a token of its own that revoking would end."""
+        return self.token_is_own and not self.token_is_batch
 
     def revoke_self(self) -> None:
-        self._call("POST", "auth/token/revoke-self", None, show_errors=True)
+        """Revoke the agent's own token: allowed a moment past the start-up deadline,
+        so a start-up that failed at the deadline still cleans up after itself."""
+        if not self.logged_in:
+            return  # a batch token cannot be revoked (it ends with its TTL); none at all
+        self._call(
+            "POST",
+            "auth/token/revoke-self",
+            None,
+            show_errors=True,
+            deadline=max(self.deadline, self._clock()) + REVOKE_GRACE_SECONDS,
+        )
+        self.token_is_own = False
 
     # ---- secrets ----------------------------------------------------------
 
-    def read(self, path: str) -> dict[str, Any]:
-        return self._call("GET", path, None, show_errors=True)
+    def read(self, path: str, *, path_shown: bool = True) -> dict[str, Any]:
+        return self._authorized("GET", path, None, path_shown=path_shown)
 
-    def write(self, path: str, data: Mapping[str, str]) -> dict[str, Any]:
-        return self._call("PUT", path, dict(data), show_errors=False)
+    def write(
+        self, path: str, data: Mapping[str, str], *, path_shown: bool = True
+    ) -> dict[str, Any]:
+        return self._authorized("PUT", path, dict(data), path_shown=path_shown)
 
-    def secret(self, path: str, args: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    def secret(
+        self,
+        path: str,
+        args: list[str] | tuple[str, ...] = (),
+        *,
+        path_shown: bool = True,
+    ) -> dict[str, Any]:
         """The template's ``secret``: a read, or a write when given ``k=v`` args.
 
         Each distinct call is made once; concurrent callers of the same one
-        wait for the first.
+        wait for the first. ``path_shown`` False: the template computed the path
+        (it may hold secret data), so messages do not show it.
         """
         key = (path, tuple(args))
         with self._lock:
@@ -120,12 +201,15 @@ class VaultClient:
         if owner:
             try:
                 pending.result = (
-                    self.write(path, _write_data(path, args)) if args else self.read(path)
+                    self.write(path, _write_data(path, args, path_shown), path_shown=path_shown)
+                    if args
+                    else self.read(path, path_shown=path_shown)
                 )
             except AgentError as exc:
                 pending.error = exc
             except Exception as exc:  # a bug: keep other waiters from hanging
-                pending.error = AgentError(f"{path}: internal error ({type(exc).__name__})")
+                shown = path if path_shown else COMPUTED_PATH
+                pending.error = AgentError(f"{shown}: internal error ({type(exc).__name__})")
             finally:
                 pending.done.release()
         else:
@@ -149,30 +233,71 @@ class VaultClient:
         except AgentError:
             pass  # kept in the cache; raised to the template that uses the path
 
+    def _authorized(
+        self, method: str, path: str, payload: Mapping[str, Any] | None, *, path_shown: bool
+    ) -> dict[str, Any]:
+        """One call with the agent's credentials: inline while it has no token."""
+        where = None if path_shown else f"{method} {COMPUTED_PATH}"
+        # Vault's error text describes a read's request; a write's may echo its data.
+        show_errors = path_shown and method == "GET"
+        if self.token is None and self._inline_headers is not None:
+            if method == "GET" or self._mode == "inline":
+                try:
+                    return self._call(
+                        method, path, payload, show_errors=show_errors, where=where, inline=True
+                    )
+                except _InlineRefused as exc:
+                    if self._mode == "inline" and exc.lease:
+                        raise VaultError(
+                            f"{exc} (the platform's auth mode is inline: "
+                            "auto or standard can read secrets that create leases)"
+                        ) from None
+                    if self._mode == "inline":
+                        raise VaultError(str(exc)) from None
+            self._ensure_token()
+        return self._call(method, path, payload, show_errors=show_errors, where=where)
+
     # ---- the call with retries -----------------------------------------
 
     def _call(
-        self, method: str, path: str, payload: Mapping[str, Any] | None, *, show_errors: bool
+        self,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        *,
+        show_errors: bool,
+        where: str | None = None,
+        deadline: float | None = None,
+        inline: bool = False,
     ) -> dict[str, Any]:
+        """One request, retried while it may help and time is left.
+
+        ``where`` names the call in messages (default ``METHOD path``);
+        ``deadline`` defaults to the start-up deadline.
+        """
         path = path.strip("/")
         url = "/v1/" + _quote_path(path)
         headers = {"X-Vault-Request": "true"}
         if self._namespace:
             headers["X-Vault-Namespace"] = self._namespace
-        if self.token:
+        if inline and self._inline_headers is not None:
+            headers.update(self._inline_headers)
+        elif self.token:
             headers["X-Vault-Token"] = self.token
         body = dumps(payload).encode() if payload is not None else None
-        where = f"{method} {path}"
+        where = where or f"{method} {path}"
+        deadline = self.deadline if deadline is None else deadline
         attempt = 0
         while True:
-            remaining = self.deadline - self._clock()
+            retry_after = 0.0  # what a 429 or 503 asked, in seconds
+            rate_limited = False
             try:
                 response = self._endpoint.request(
                     method,
                     url,
                     headers=headers,
                     body=body,
-                    timeout=max(0.001, min(ATTEMPT_TIMEOUT_SECONDS, remaining)),
+                    deadline=min(deadline, self._clock() + ATTEMPT_TIMEOUT_SECONDS),
                 )
             except WireError as exc:
                 failure = (
@@ -184,18 +309,62 @@ class VaultClient:
                 if 200 <= response.status < 300:
                     return _json_object(response.body, where)
                 failure = _status_failure(response.status, response.body, show_errors)
+                if inline:
+                    _check_inline_answer(response, where, failure, self._login_path)
                 if response.status < 500 and response.status not in _RETRIED_STATUSES:
                     raise VaultError(f"{where}: {failure}")
+                if response.status in (429, 503):
+                    retry_after = response.retry_after or 0.0
+                rate_limited = response.status == 429
             attempt += 1
-            delay = _backoff(attempt)
+            delay = _backoff(attempt, rate_limited=rate_limited)
+            if retry_after:
+                # At least what Vault asked, spread over up to twice that: agents
+                # told the same Retry-After must not all come back at once.
+                delay = max(delay, retry_after * (1.0 + _jitter()))
             if attempt > self._max_retries:
                 raise VaultError(f"{where}: {failure} (gave up after {attempt} attempts)")
-            if self._clock() + delay >= self.deadline:
+            left = deadline - self._clock()
+            if retry_after and retry_after < left <= delay:
+                delay = (retry_after + left) / 2  # what Vault asked fits; the spread did not
+            if delay >= left:
+                asked = f"; Vault asked to retry after {retry_after:g} s" if retry_after else ""
                 raise VaultError(
-                    f"{where}: {failure} (gave up after {attempt} attempts: "
+                    f"{where}: {failure} (gave up after {attempt} attempts{asked}: "
                     f"deadline of {self._timeout_seconds:g} s)"
                 )
             time.sleep(delay)
+
+
+def inline_auth_headers(login_path: str, fields: Mapping[str, Any]) -> dict[str, str]:
+    """OpenBao's inline-auth headers for a login at ``login_path`` with ``fields``.
+
+    ``X-Vault-Inline-Auth-Path`` names the login endpoint; each field travels in
+    one ``X-Vault-Inline-Auth-Parameter-<name>`` header holding the unpadded
+    URL-safe base64 of the JSON ``{"key": <field>, "value": <value>}``.
+    """
+    from binascii import b2a_base64  # the C half of base64 (base64.py imports re, struct)
+
+    headers = {"X-Vault-Inline-Auth-Path": login_path.strip("/")}
+    for name, value in fields.items():
+        encoded = b2a_base64(dumps({"key": name, "value": value}).encode(), newline=False)
+        headers[f"X-Vault-Inline-Auth-Parameter-{name}"] = (
+            encoded.rstrip(b"=").replace(b"+", b"-").replace(b"/", b"_").decode("ascii")
+        )
+    return headers
+
+
+def _check_inline_answer(response: Response, where: str, failure: str, login_path: str) -> None:
+    """Turn an inline-auth answer that is not about the request itself into its error."""
+    if response.headers.get("x-vault-inline-auth-failed", "").lower() == "true":
+        detail = _status_failure(response.status, response.body, True)
+        raise VaultError(f"{where}: the inline login at {login_path} failed: {detail}")
+    if response.status == 403:  # no inline auth on this server, or a path the role may not read
+        raise _InlineRefused(f"{where}: {failure}", lease=False)
+    if response.status == 500 and b"inline authentication cannot generate leases" in response.body:
+        raise _InlineRefused(
+            f"{where}: the secret creates a lease, which inline auth cannot hold", lease=True
+        )
 
 
 class _Pending:
@@ -252,12 +421,13 @@ def _read_service_account_token(token_path: str) -> str:
     return jwt
 
 
-def _write_data(path: str, args: list[str] | tuple[str, ...]) -> dict[str, str]:
+def _write_data(path: str, args: list[str] | tuple[str, ...], path_shown: bool) -> dict[str, str]:
     data: dict[str, str] = {}
     for number, arg in enumerate(args, 1):
         key, eq, value = arg.partition("=")
         if not eq or not key:
-            raise AgentError(f'secret "{path}": argument {number} is not key=value')
+            shown = f'"{path}"' if path_shown else COMPUTED_PATH
+            raise AgentError(f"secret {shown}: argument {number} is not key=value")
         data[key] = value
     return data
 
@@ -315,6 +485,22 @@ def _status_failure(status: int, body: bytes, show_errors: bool) -> str:
     return text
 
 
-def _backoff(attempt: int) -> float:
-    jitter = 0.5 + int.from_bytes(os.urandom(2), "big") / 131072  # [0.5, 1)
+def _backoff(attempt: int, *, rate_limited: bool = False) -> float:
+    """BASE * 2**(attempt-1), capped, times a jitter in [0.5, 1).
+
+    Rate limited (429): from RATE_LIMITED_BASE, jitter [0.5, 2): a storm
+    rejected together must spread over the seconds the quota needs to let it
+    through, not come back within the same fraction of a second (measured in
+    bench/reliability.py: 200 agents rejected at once by a quota, 1.93 requests
+    each with this spread, 2.08 with [0.5, 1.5)).
+    """
+    if rate_limited:
+        step = min(BACKOFF_CAP_SECONDS, RATE_LIMITED_BASE_SECONDS * 2.0 ** (attempt - 1))
+        return step * (0.5 + 1.5 * _jitter())
+    jitter = 0.5 + _jitter() / 2
     return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1)) * jitter)
+
+
+def _jitter() -> float:
+    """Uniform in [0, 1), from os.urandom (random's import costs start-up time)."""
+    return int.from_bytes(os.urandom(2), "big") / 65536

@@ -11,15 +11,25 @@ for https.
 One request per connection (``Connection: close``): the agent makes a handful of
 calls, some from several threads at once, and a pool would cost more code than
 the saved handshakes are worth on a pod's start-up.
+
+Every request runs against an absolute deadline (``time.monotonic()``), not a
+per-operation timeout: name resolution runs in a thread the deadline can
+abandon (``getaddrinfo`` cannot be interrupted, and a resolver that never
+answers blocks it for its own retries, ~15 s), and each ``send``/``recv`` gets
+only what is left of the deadline, so a server trickling one byte per socket
+timeout cannot stretch a request past it.
 """
 
 from __future__ import annotations
 
 import _socket
+import _thread
+import time
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
     import ssl
+    from typing import Any
 
 #: Limits that keep a misbehaving server from eating the agent's memory.
 MAX_HEADER_BYTES = 64 * 1024
@@ -27,6 +37,9 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 
 #: Used when no CA file is configured (the distroless/Debian location).
 SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+
+#: The resolver, looked up at each call: the seam tests use for a resolver that hangs.
+getaddrinfo = _socket.getaddrinfo
 
 
 class WireError(OSError):
@@ -42,11 +55,19 @@ class WireError(OSError):
 
 
 class Response:
-    __slots__ = ("body", "status")
+    __slots__ = ("body", "headers", "status")
 
-    def __init__(self, status: int, body: bytes) -> None:
+    def __init__(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.body = body
+        #: Header names in lower case; a repeated header: the last one.
+        self.headers = headers or {}
+
+    @property
+    def retry_after(self) -> float | None:
+        """``Retry-After`` in seconds (the delta-seconds form; an HTTP date is ignored)."""
+        value = self.headers.get("retry-after", "").strip()
+        return float(value) if value.isdigit() else None
 
 
 class TLSSettings:
@@ -76,6 +97,8 @@ class Endpoint:
         self._context: ssl.SSLContext | None = None
         if self.https:
             self._context = _tls_context(self.tls)
+        self._lookup_lock = _thread.allocate_lock()
+        self._lookup: _Lookup | None = None
 
     def request(
         self,
@@ -85,12 +108,17 @@ class Endpoint:
         headers: dict[str, str] | None = None,
         body: bytes | None = None,
         timeout: float = 30.0,
+        deadline: float | None = None,
     ) -> Response:
         """Send one request to ``<prefix><path>`` and read the whole response.
 
-        Raises WireError for anything below HTTP (refused, reset, timeout, TLS,
-        malformed response).
+        ``deadline`` (``time.monotonic()``; default: ``timeout`` from now) bounds
+        the whole request: resolution, connect, TLS handshake, send and every
+        receive. Raises WireError for anything below HTTP (refused, reset, timed
+        out, TLS, malformed response).
         """
+        if deadline is None:
+            deadline = time.monotonic() + timeout
         lines = [
             f"{method} {self.prefix}{path} HTTP/1.1",
             f"Host: {self.host_header}",
@@ -105,10 +133,11 @@ class Endpoint:
             lines.append(f"Content-Length: {len(body or b'')}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
-            sock = self._connect(timeout)
+            sock = self._connect(deadline)
             try:
-                sock.sendall(head + (body or b""))
-                return _read_response(_Reader(sock), method)
+                sock.settimeout(_remaining(deadline))
+                sock.sendall(head + (body or b""))  # the timeout bounds the whole sendall
+                return _read_response(_Reader(sock, deadline), method)
             finally:
                 sock.close()
         except WireError:
@@ -117,15 +146,17 @@ class Endpoint:
             # ssl.SSLError and socket.timeout are OSErrors too.
             raise WireError(_describe(exc), retryable=not _is_bad_certificate(exc)) from None
 
-    def _connect(self, timeout: float) -> _socket.socket:
-        # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec (~4 ms).
-        host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
+    def _connect(self, deadline: float) -> _socket.socket:
+        addresses = self._addresses(deadline)
         if self._context is None:
-            return _connect_plain(host, self.port, timeout)
+            plain: _socket.socket = _connect_first(addresses, deadline, _socket.socket)
+            return plain
         import socket
 
-        sock = socket.create_connection((host, self.port), timeout=timeout)  # type: ignore[arg-type]
+        sock: socket.socket = _connect_first(addresses, deadline, socket.socket)
         try:
+            # The handshake runs under one timeout for all its reads (CPython's ssl).
+            sock.settimeout(_remaining(deadline))
             return self._context.wrap_socket(
                 sock, server_hostname=self.tls.server_name or self.host
             )
@@ -133,14 +164,69 @@ class Endpoint:
             sock.close()
             raise
 
+    def _addresses(self, deadline: float) -> list[tuple[int, int, int, object]]:
+        """The host's addresses, resolved once; a failed lookup is tried again next time."""
+        with self._lookup_lock:
+            lookup = self._lookup
+            if lookup is None or lookup.failed():
+                # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec (~4 ms).
+                host = self.host.encode("ascii") if self.host.isascii() else self.host
+                lookup = self._lookup = _Lookup(host, self.port)
+        return lookup.wait(deadline)
 
-def _connect_plain(host: str | bytes, port: int, timeout: float) -> _socket.socket:
-    """``socket.create_connection`` on ``_socket``: try each address in turn."""
-    last_error: OSError | None = None
-    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
-        sock = _socket.socket(family, kind, proto)
+
+class _Lookup:
+    """One ``getaddrinfo`` in a bare thread, waited for until a deadline.
+
+    A lookup the deadline abandoned keeps running; the next request waits for
+    the same one instead of starting another (a hung resolver costs one thread).
+    """
+
+    __slots__ = ("_done", "error", "result")
+
+    def __init__(self, host: str | bytes, port: int) -> None:
+        self._done = _thread.allocate_lock()
+        self._done.acquire()  # released when the lookup ends
+        self.result: list[tuple[int, int, int, object]] | None = None
+        self.error: OSError | None = None
+        # A bare _thread thread: execve or os._exit ends it, like a daemon thread.
+        _thread.start_new_thread(self._run, (host, port))
+
+    def _run(self, host: str | bytes, port: int) -> None:
         try:
-            sock.settimeout(timeout)
+            found = getaddrinfo(host, port, 0, _socket.SOCK_STREAM)
+            self.result = [
+                (family, kind, proto, address) for family, kind, proto, _, address in found
+            ]
+        except OSError as exc:
+            self.error = exc
+        except Exception as exc:  # a bug or an odd host: keep the waiter from hanging
+            self.error = OSError(f"name resolution failed ({type(exc).__name__})")
+        finally:
+            self._done.release()
+
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def wait(self, deadline: float) -> list[tuple[int, int, int, object]]:
+        if not self._done.acquire(timeout=_remaining(deadline)):
+            raise TimeoutError("name resolution timed out")
+        self._done.release()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+def _connect_first(
+    addresses: list[tuple[int, int, int, object]], deadline: float, make: Any
+) -> Any:
+    """``socket.create_connection``: try each address in turn within the deadline."""
+    last_error: OSError | None = None
+    for family, kind, proto, address in addresses:
+        sock = make(family, kind, proto)
+        try:
+            sock.settimeout(_remaining(deadline))
             sock.connect(address)
             return sock
         except OSError as exc:
@@ -149,19 +235,32 @@ def _connect_plain(host: str | bytes, port: int, timeout: float) -> _socket.sock
     raise last_error or OSError("no address to connect to")
 
 
+def _remaining(deadline: float) -> float:
+    """What is left until the deadline, as a socket timeout; past it, a timeout now."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
 class _Reader:
-    """``readline``/``read`` over a socket's ``recv`` (what ``makefile`` gives, without io)."""
+    """``readline``/``read`` over a socket's ``recv`` (what ``makefile`` gives, without io).
 
-    __slots__ = ("_buffer", "_eof", "_sock")
+    Each ``recv`` may wait only for what is left of the request's deadline.
+    """
 
-    def __init__(self, sock: _socket.socket) -> None:
+    __slots__ = ("_buffer", "_deadline", "_eof", "_sock")
+
+    def __init__(self, sock: _socket.socket, deadline: float) -> None:
         self._sock = sock
+        self._deadline = deadline
         self._buffer = bytearray()
         self._eof = False
 
     def _fill(self) -> bool:
         if self._eof:
             return False
+        self._sock.settimeout(_remaining(self._deadline))
         chunk = self._sock.recv(65536)
         if not chunk:
             self._eof = True
@@ -232,6 +331,7 @@ def _read_response(stream: _Reader, method: str) -> Response:
     status = int(parts[1])
     length: int | None = None
     chunked = False
+    headers: dict[str, str] = {}
     seen = len(status_line)
     while True:
         line = stream.readline(MAX_HEADER_BYTES)
@@ -242,25 +342,33 @@ def _read_response(stream: _Reader, method: str) -> Response:
             break
         name, _, value = line.partition(b":")
         name = name.strip().lower()
+        headers[name.decode("latin-1")] = value.strip().decode("latin-1")
         if name == b"content-length":
             length = int(value.strip())
         elif name == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return Response(status, b"")
+        return Response(status, b"", headers)
     if chunked:
-        return Response(status, _read_chunked(stream))
+        return Response(status, _read_chunked(stream), headers)
     if length is not None:
         if length > MAX_BODY_BYTES:
-            raise WireError("the server's response is too large")
+            raise _too_large()
         body = stream.read(length)
         if len(body) != length:
             raise WireError("the server closed the connection mid-response")
-        return Response(status, body)
+        return Response(status, body, headers)
     body = stream.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
-        raise WireError("the server's response is too large")
-    return Response(status, body)
+        raise _too_large()
+    return Response(status, body, headers)
+
+
+def _too_large() -> WireError:
+    # Not retried: the same request gets the same answer, at the same cost.
+    return WireError(
+        f"the server's response is larger than {MAX_BODY_BYTES >> 20} MiB", retryable=False
+    )
 
 
 def _read_chunked(stream: _Reader) -> bytes:
@@ -278,7 +386,7 @@ def _read_chunked(stream: _Reader) -> bytes:
             return b"".join(pieces)
         total += size
         if total > MAX_BODY_BYTES:
-            raise WireError("the server's response is too large")
+            raise _too_large()
         chunk = stream.read(size)
         if len(chunk) != size:
             raise WireError("the server closed the connection mid-response")

@@ -25,7 +25,6 @@ from transformer.errors import (
 )
 from transformer.frontends.argocd_cli import argocd_group
 from transformer.options import (
-    AUTH_TYPES,
     CONFIG_FILE_ENV_VAR,
     SETTINGS,
     Options,
@@ -115,10 +114,9 @@ def _flag(setting: Setting) -> Callable[[F], F]:
     if setting.kind == "bool":
         name = setting.option[2:]
         return click.option(f"--{name}/--no-{name}", setting.field, default=None, help=setting.help)
-    if setting.kind == "auth-type":
-        return click.option(
-            setting.option, setting.field, type=click.Choice(AUTH_TYPES), help=setting.help
-        )
+    if setting.kind == "choice":
+        choice = click.Choice(setting.choices)
+        return click.option(setting.option, setting.field, type=choice, help=setting.help)
     return click.option(
         setting.option,
         setting.field,

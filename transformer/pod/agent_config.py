@@ -32,6 +32,8 @@ def agent_config(
     method = request.auth_type or options.auth_type
     mount_path = login_mount(request, options)
     auth: dict[str, Any] = {"method": method, "mount_path": mount_path, "role": request.role}
+    if options.auth_mode != "auto":  # the agent's default
+        auth["mode"] = options.auth_mode
     if projected_token:
         auth["token_path"] = PROJECTED_TOKEN_PATH
     config: dict[str, Any] = {"version": CONFIG_VERSION, "vault": vault, "auth": auth}
