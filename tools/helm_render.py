@@ -41,6 +41,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 HOOK_ANNOTATION = "helm.sh/hook"
@@ -310,7 +311,9 @@ def _set_annotation(document: CommentedMap, key: str, value: str) -> None:
         annotations = metadata["annotations"] = CommentedMap()
     if not isinstance(annotations, CommentedMap):
         raise HelmRenderError("annotating: metadata.annotations is not a mapping")
-    annotations[key] = value
+    # Helm 4.3.1 (kyaml) writes the annotation it adds single-quoted: compared byte for byte
+    # with the real helm in tests/integration/test_helm_cli_real.py.
+    annotations[key] = SingleQuotedScalarString(value)
 
 
 def files_from_source_stream(text: str) -> dict[str, str]:
