@@ -8,11 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from distroless import probe_app
 
 from testkit import helm_bin
 from testkit.kube_discovery import discovery_server
+from testkit.podman import TEST_REGISTRY, Podman, unavailable_reason
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Local names only (testkit/podman.py): nothing poses as a published image.
+AGENT_IMAGE = f"{TEST_REGISTRY}/vault-exec-agent:0.1.0"
+APP_IMAGE = f"{TEST_REGISTRY}/api:probe"
+REPORT_IMAGE = f"{TEST_REGISTRY}/report:probe"
 
 
 def _helm_or_skip(release: helm_bin.HelmRelease, home: Path) -> helm_bin.Helm:
@@ -40,3 +46,40 @@ def kube_apiserver() -> Iterator[str]:
     """The discovery test double's URL, for Helm 3's `install --dry-run=client`."""
     with discovery_server() as url:
         yield url
+
+
+# ---- the container engine (the `container` tier) -----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def podman(tmp_path_factory: pytest.TempPathFactory) -> Podman:
+    reason = unavailable_reason()
+    if reason is None:
+        engine = Podman(tmp_path_factory.mktemp("podman"))
+        reason = engine.works()
+        if reason is None:
+            return engine
+    pytest.skip(f"podman cannot run here: {reason}")
+
+
+@pytest.fixture(scope="session")
+def agent_image(podman: Podman) -> str:
+    """The agent image, built by `podman build` from the repository's Dockerfile."""
+    podman.debian_base()
+    return podman.build(AGENT_IMAGE, REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def app_image(podman: Podman) -> str:
+    """FROM scratch: the static probe program as /server (a distroless app's entrypoint)."""
+    return podman.scratch_image(
+        APP_IMAGE, {"/server": probe_app()}, entrypoint=["/server"], user="65532:65532"
+    )
+
+
+@pytest.fixture(scope="session")
+def report_image(podman: Podman) -> str:
+    """FROM scratch with WORKDIR /opt/report: the probe as bin/report, for relative commands."""
+    return podman.scratch_image(
+        REPORT_IMAGE, {"/opt/report/bin/report": probe_app()}, workdir="/opt/report"
+    )
