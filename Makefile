@@ -17,8 +17,8 @@ $(BIN)/vault-exec: pyproject.toml
 venv: $(BIN)/vault-exec
 
 lint: venv
-	$(BIN)/ruff check transformer tests bench packaging
-	$(BIN)/ruff format --check transformer tests bench packaging
+	$(BIN)/ruff check transformer tests bench packaging testkit
+	$(BIN)/ruff format --check transformer tests bench packaging testkit
 	$(BIN)/mypy
 
 test: venv

@@ -23,11 +23,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from testkit import kube_pod
 from testkit.kube_pod import PlayablePod
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,3 +267,35 @@ def run_pod(podman: Podman, pod: PlayablePod, container: str, timeout: float = 1
         info["HostConfig"],
         oci_spec["process"]["env"],
     )
+
+
+#: Signs a service-account token: (namespace, service account, audience or None for the
+#: automounted token's) -> JWT. What the API server does for the kubelet.
+TokenMinter = Callable[[str, str, "str | None"], str]
+
+
+def play_workload(
+    podman: Podman,
+    rendered: str,
+    kind: str,
+    workdir: Path,
+    mint: TokenMinter,
+    *,
+    name: str | None = None,
+    default_namespace: str = "default",
+) -> PodRun:
+    """Run the first app container of the rendered stream's (only, or NAMEd) KIND."""
+    docs = list(yaml.safe_load_all(rendered))
+    workload = kube_pod.find(docs, kind, name)
+    namespace = workload["metadata"].get("namespace", default_namespace)
+    spec = kube_pod.pod_template(workload)["spec"]
+    account = spec.get("serviceAccountName") or "default"
+    pod_name = "ve-" + "".join(c if c.isalnum() else "-" for c in workdir.name.lower())
+    pod = kube_pod.playable_pod(
+        docs,
+        workload,
+        name=pod_name[:50].rstrip("-"),
+        workdir=workdir,
+        mint_token=lambda audience: mint(namespace, account, audience),
+    )
+    return run_pod(podman, pod, spec["containers"][0]["name"])

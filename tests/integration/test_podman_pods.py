@@ -12,19 +12,15 @@ The same assertions as the unshare-based tests (tests/test_e2e_distroless.py), f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from distroless import pod_scenario
 from openbao import TestVault
 
-from testkit import kube_pod
 from testkit.helm_bin import Helm
-from testkit.podman import Podman, PodRun, run_pod
+from testkit.podman import Podman, PodRun, TokenMinter, play_workload
 from transformer.agent.contract import AGENT_EXECUTABLE, CONFIG_ENV_VAR, INSTALL_TARGET_PATH
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
@@ -61,14 +57,13 @@ def helm_render(helm: Helm, chart: str, vault: TestVault, agent_image: str, *set
     )  # fmt: skip
 
 
-def minter(vault: TestVault, namespace: str, spec: dict[str, Any]) -> Callable[[str | None], str]:
+def mint(vault: TestVault) -> TokenMinter:
     """What the API server signs for the kubelet: a token of the pod's own service account."""
-    account = spec.get("serviceAccountName") or "default"
 
-    def mint(audience: str | None) -> str:
+    def signed(namespace: str, account: str, audience: str | None) -> str:
         return vault.issuer.mint(namespace, account, audience or pod_scenario.AUTOMOUNT_AUDIENCE)
 
-    return mint
+    return signed
 
 
 @dataclass
@@ -87,16 +82,11 @@ def play(
     workdir: Path,
     name: str | None = None,
 ) -> Run:
-    docs = list(yaml.safe_load_all(rendered))
-    workload = kube_pod.find(docs, kind, name)
-    namespace = workload["metadata"].get("namespace", pod_scenario.NAMESPACE)
-    spec = dict(kube_pod.pod_template(workload)["spec"])
-    pod_name = f"ve-{workdir.name.lower().replace('_', '-')}"[:50].rstrip("-")
-    pod = kube_pod.playable_pod(
-        docs, workload, name=pod_name, workdir=workdir, mint_token=minter(vault, namespace, spec)
-    )
     before = vault.bao.token_accessors()
-    run = run_pod(podman, pod, spec["containers"][0]["name"])
+    run = play_workload(
+        podman, rendered, kind, workdir, mint(vault),
+        name=name, default_namespace=pod_scenario.NAMESPACE,
+    )  # fmt: skip
     return Run(run, rendered, before, vault.bao.token_accessors())
 
 
