@@ -289,3 +289,28 @@ def test_argocd_generate_with_the_real_helm3(helm3: Helm, tmp_path: Path) -> Non
     objects = _by_name(done.stdout)
     assert _injected(objects["Deployment/demo-shop-web"])
     assert _injected(objects["CronJob/demo-worker-report"])
+
+
+def test_helm4_failure_shows_the_problem_on_the_user_s_terminal(
+    helm4: Helm, tmp_path: Path
+) -> None:
+    # A real terminal (util-linux `script` gives the run a pty as its controlling tty);
+    # helm's own stderr goes to a file, so the pty shows only what vault-exec wrote to it.
+    import shlex
+    import subprocess
+
+    argv = [str(helm4.binary), "template", "demo", str(CHARTS / "shop"), TYPO, *HELM4_POST_RENDER]
+    stderr_file = tmp_path / "helm-stderr.txt"
+    command = f"{shlex.join(argv)} 2>{shlex.quote(str(stderr_file))}"
+    done = subprocess.run(
+        ["script", "--quiet", "--return", "--command", command, "/dev/null"],
+        env=helm4.env(ENV),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    terminal = done.stdout.replace("\r\n", "\n")
+    assert "unknown annotation vault.hashicorp.com/rolle" in terminal
+    assert "kind: Deployment" not in terminal  # no partial stream
+    assert stderr_file.read_text().splitlines()[0] == HELM4_PLUGIN_ERROR
