@@ -20,6 +20,10 @@ only that; each step bridges one gap of podman 4.3's `kube play`, small and sayi
   so the containers' ``ports`` lists are dropped; the app shares the host's network.
 - **Image volumes.** Not supported by podman: refused (vault-exec does not produce them).
 
+One podman annotation is added, ``io.podman.annotations.init.container.type: always``: podman
+removes a finished init container of the default type, and the tests inspect it (the pod runs
+once either way).
+
 ConfigMaps of the stream go into the same YAML, which `kube play` reads for
 ``configMapKeyRef``/``envFrom``. Nothing else of the spec is changed.
 """
@@ -37,6 +41,7 @@ import yaml
 SA_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 #: podman's limit on an annotation's value (`kube play` refuses longer ones).
 PODMAN_MAX_ANNOTATION_VALUE = 63
+PODMAN_INIT_TYPE = "io.podman.annotations.init.container.type"
 TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 
@@ -131,6 +136,7 @@ def playable_pod(
         if len(str(value)) > PODMAN_MAX_ANNOTATION_VALUE:
             pod.dropped_annotations.append(key)
             del annotations[key]
+    annotations[PODMAN_INIT_TYPE] = "always"  # keep init containers for inspection
     metadata.update(name=name, namespace=namespace, annotations=annotations)
 
     spec["restartPolicy"] = "Never"

@@ -222,6 +222,8 @@ class PodRun:
     #: The OCI runtime spec's ``process.env``: what the runtime exec'd the container's first
     #: process (the agent) with. Unlike `inspect`'s Config.Env it has the HOME podman adds.
     process_env: Sequence[str]
+    #: `podman inspect` of each init container, in order, after it ended.
+    init: Sequence[Mapping[str, Any]]
 
     @property
     def env(self) -> dict[str, str]:
@@ -256,6 +258,10 @@ def run_pod(podman: Podman, pod: PlayablePod, container: str, timeout: float = 1
         stdout, stderr = podman.logs(name)
         info = podman.inspect(name)
         oci_spec = json.loads(Path(info["OCIConfigPath"]).read_text())
+        init = [
+            podman.inspect(pod.container_name(c["name"]))
+            for c in pod.spec.get("initContainers", [])
+        ]
     finally:
         podman.remove_pod(pod.name)
     return PodRun(
@@ -266,6 +272,7 @@ def run_pod(podman: Podman, pod: PlayablePod, container: str, timeout: float = 1
         info["Config"],
         info["HostConfig"],
         oci_spec["process"]["env"],
+        init,
     )
 
 

@@ -149,16 +149,19 @@ def test_agent_token_is_revoked_and_no_secret_leaks(api_pod: Run) -> None:
         assert fragment not in api_pod.run.stderr  # the agent's log lines
 
 
-def test_read_only_root_and_uid_65532_are_honoured(api_pod: Run) -> None:
+def test_read_only_root_and_uid_65532_are_honoured(api_pod: Run, agent_image: str) -> None:
     run = api_pod.run
     assert (run.report["uid"], run.report["gid"]) == (NONROOT, NONROOT)
     assert run.report["root_writable"] is False
     assert run.host_config["ReadonlyRootfs"] is True
     assert run.report["has_sh"] is False  # FROM scratch
-    init = run.pod.spec["initContainers"][0]
-    assert init["command"] == [AGENT_EXECUTABLE, "install", INSTALL_TARGET_PATH]
-    assert init["securityContext"]["readOnlyRootFilesystem"] is True
-    assert init["securityContext"]["runAsUser"] == NONROOT
+    (init,) = run.init  # the agent image's `install`, as podman ran it
+    assert init["State"]["ExitCode"] == 0
+    assert init["Config"]["User"] == f"{NONROOT}:{NONROOT}"
+    assert init["HostConfig"]["ReadonlyRootfs"] is True
+    assert init["ImageName"] == agent_image
+    spec = run.pod.spec["initContainers"][0]
+    assert spec["command"] == [AGENT_EXECUTABLE, "install", INSTALL_TARGET_PATH]
 
 
 def test_the_pod_had_exactly_the_token_its_variant_is_about(api_pod: Run) -> None:
