@@ -224,6 +224,10 @@ class PodRun:
     process_env: Sequence[str]
     #: `podman inspect` of each init container, in order, after it ended.
     init: Sequence[Mapping[str, Any]]
+    #: Every place the pod's containers could write to (searched for `forbidden`).
+    disks: Sequence[str]
+    #: Files among those that held a forbidden fragment (run_pod's FORBIDDEN).
+    leaked: Sequence[str]
 
     @property
     def env(self) -> dict[str, str]:
@@ -248,8 +252,36 @@ class PodRun:
         return dict(entry.split("=", 1) for entry in self.report["environ"])
 
 
-def run_pod(podman: Podman, pod: PlayablePod, container: str, timeout: float = 120) -> PodRun:
-    """Play POD, wait for CONTAINER to end, collect what it left, remove the pod."""
+def files_holding(roots: Sequence[Path], fragments: Sequence[bytes]) -> list[str]:
+    """Files under ROOTS whose bytes contain any of FRAGMENTS."""
+    found = []
+    for root in roots:
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                if any(fragment in data for fragment in fragments):
+                    found.append(str(path))
+    return found
+
+
+def _disks(info: Mapping[str, Any]) -> list[Path]:
+    """What a container could write to: its writable layer and its volumes' sources."""
+    paths = [Path(info["GraphDriver"]["Data"]["UpperDir"])]
+    paths += [Path(mount["Source"]) for mount in info.get("Mounts") or []]
+    return [path for path in paths if path.exists()]
+
+
+def run_pod(
+    podman: Podman,
+    pod: PlayablePod,
+    container: str,
+    timeout: float = 120,
+    forbidden: Sequence[bytes] = (),
+) -> PodRun:
+    """Play POD, wait for CONTAINER to end, collect what it left, remove the pod.
+
+    FORBIDDEN (secret values): before the pod goes, every file its containers could write
+    (writable layers, volumes, token directories) is searched for them."""
     name = pod.container_name(container)
     podman.remove_pod(pod.name)  # a leftover of an interrupted run
     try:
@@ -262,6 +294,8 @@ def run_pod(podman: Podman, pod: PlayablePod, container: str, timeout: float = 1
             podman.inspect(pod.container_name(c["name"]))
             for c in pod.spec.get("initContainers", [])
         ]
+        disks = [path for each in (info, *init) for path in _disks(each)]
+        leaked = files_holding(disks, forbidden) if forbidden else []
     finally:
         podman.remove_pod(pod.name)
     return PodRun(
@@ -273,6 +307,8 @@ def run_pod(podman: Podman, pod: PlayablePod, container: str, timeout: float = 1
         info["HostConfig"],
         oci_spec["process"]["env"],
         init,
+        sorted(set(map(str, disks))),
+        leaked,
     )
 
 
@@ -290,6 +326,7 @@ def play_workload(
     *,
     name: str | None = None,
     default_namespace: str = "default",
+    forbidden: Sequence[bytes] = (),
 ) -> PodRun:
     """Run the first app container of the rendered stream's (only, or NAMEd) KIND."""
     docs = list(yaml.safe_load_all(rendered))
@@ -305,4 +342,4 @@ def play_workload(
         workdir=workdir,
         mint_token=lambda audience: mint(namespace, account, audience),
     )
-    return run_pod(podman, pod, spec["containers"][0]["name"])
+    return run_pod(podman, pod, spec["containers"][0]["name"], forbidden=forbidden)

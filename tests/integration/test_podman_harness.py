@@ -141,3 +141,13 @@ def test_the_tier_says_why_podman_cannot_run(monkeypatch: pytest.MonkeyPatch) ->
     assert "apt-get install podman runc mmdebstrap" in reason
     monkeypatch.setattr(podman.os, "geteuid", lambda: 1000)
     assert podman.unavailable_reason() == "the container tier runs podman as root"
+
+
+def test_the_leak_search_finds_a_fragment_in_any_file_below_a_root(tmp_path: Path) -> None:
+    (tmp_path / "layer" / "etc").mkdir(parents=True)
+    (tmp_path / "layer" / "etc" / "app.env").write_bytes(b"DB=pa=ss\n")
+    (tmp_path / "token").write_text("jwt")
+    roots = [tmp_path / "layer", tmp_path / "token"]
+    assert podman.files_holding(roots, [b"pa=ss"]) == [str(tmp_path / "layer/etc/app.env")]
+    assert podman.files_holding(roots, [b"jwt"]) == [str(tmp_path / "token")]
+    assert podman.files_holding(roots, [b"absent"]) == []

@@ -86,6 +86,7 @@ def play(
     run = play_workload(
         podman, rendered, kind, workdir, mint(vault),
         name=name, default_namespace=pod_scenario.NAMESPACE,
+        forbidden=[fragment.encode() for fragment in _secret_fragments()],
     )  # fmt: skip
     return Run(run, rendered, before, vault.bao.token_accessors())
 
@@ -143,6 +144,11 @@ def test_app_keeps_the_container_env_and_gets_nothing_of_the_agent(api_pod: Run)
 def test_agent_token_is_revoked_and_no_secret_leaks(api_pod: Run) -> None:
     assert api_pod.run.exit_code == 0
     assert api_pod.accessors_after == api_pod.accessors_before
+    # no file the containers could write holds a secret: writable layers, the emptyDir
+    # the bundle went to, the token directory
+    assert any(path.endswith("/diff") for path in api_pod.run.disks)
+    assert len(api_pod.run.disks) >= 4, api_pod.run.disks
+    assert api_pod.run.leaked == []
     for fragment in _secret_fragments():
         assert fragment not in api_pod.rendered
         assert fragment not in api_pod.run.pod.path.read_text()
