@@ -42,10 +42,12 @@ def vault(test_vault: TestVault) -> TestVault:
     return test_vault
 
 
-def helm_render(helm: Helm, chart: str, vault: TestVault, agent_image: str, *sets: str) -> str:
+def helm_render(
+    helm: Helm, chart: str, vault: TestVault, agent_image: str, *sets: str, auth: str = "jwt"
+) -> str:
     """`helm template` with vault-exec as post-renderer (Helm 3: the console script;
-    Helm 4: the installed plugin), JWT auth against the test's OpenBao."""
-    flags = [f"--vault-addr={vault.address}", "--auth-type=jwt", "--auth-path=auth/jwt"]
+    Helm 4: the installed plugin), AUTH (JWT by default) against the test's OpenBao."""
+    flags = [f"--vault-addr={vault.address}", f"--auth-type={auth}", f"--auth-path=auth/{auth}"]
     post = ["--post-renderer", "vault-exec"]
     if helm.major == 3:
         post += ["--post-renderer-args", "render"]
@@ -72,6 +74,8 @@ class Run:
     rendered: str
     accessors_before: set[str]
     accessors_after: set[str]
+    #: TokenReviews OpenBao asked of the API server's test double during the run.
+    token_reviews: int
 
 
 def play(
@@ -83,17 +87,20 @@ def play(
     name: str | None = None,
 ) -> Run:
     before = vault.bao.token_accessors()
+    reviews = vault.token_review.reviews
     run = play_workload(
         podman, rendered, kind, workdir, mint(vault),
         name=name, default_namespace=pod_scenario.NAMESPACE,
         forbidden=[fragment.encode() for fragment in _secret_fragments()],
     )  # fmt: skip
-    return Run(run, rendered, before, vault.bao.token_accessors())
+    after = vault.bao.token_accessors()
+    return Run(run, rendered, before, after, vault.token_review.reviews - reviews)
 
 
 @pytest.fixture(
     scope="module",
-    params=["helm3", "helm4", "helm3-projected-token"],
+    # kubernetes auth: OpenBao asks the TokenReview test double of tests/openbao.py
+    params=["helm3", "helm4", "helm3-projected-token", "helm3-kubernetes-auth"],
 )
 def api_pod(
     request: pytest.FixtureRequest,
@@ -108,7 +115,8 @@ def api_pod(
     sets = [f"image.repository={repository}", f"image.tag={tag}"]
     if request.param.endswith("projected-token"):
         sets.append("serviceAccount.automountToken=false")  # vault-exec projects a token
-    rendered = helm_render(helm, "api", vault, agent_image, *sets)
+    auth = "kubernetes" if request.param.endswith("kubernetes-auth") else "jwt"
+    rendered = helm_render(helm, "api", vault, agent_image, *sets, auth=auth)
     return play(podman, vault, rendered, "Deployment", tmp_path_factory.mktemp(request.param))
 
 
@@ -174,6 +182,11 @@ def test_the_pod_had_exactly_the_token_its_variant_is_about(api_pod: Run) -> Non
     audiences = api_pod.run.pod.token_audiences
     projected = "projected" in api_pod.run.pod.name
     assert audiences == ([pod_scenario.PROJECTED_AUDIENCE] if projected else [None])
+
+
+def test_the_auth_method_is_the_one_rendered(api_pod: Run) -> None:
+    kubernetes = "kubernetes-auth" in api_pod.run.pod.name
+    assert (api_pod.token_reviews > 0) == kubernetes  # JWT auth checks the signature itself
 
 
 def test_helm4_hook_job_runs_its_own_command_and_args(
