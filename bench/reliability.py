@@ -476,7 +476,7 @@ class Fleet:
 
     Host mode: ``python -S -m transformer.agent`` in front of APP. With
     ``rootfs`` set (see :func:`bundle_fleet`): the frozen bundle as PID 1 of a
-    distroless root filesystem (packaging/rootfs.py), APP at /server.
+    distroless root filesystem (testkit/rootfs.py), APP at /server.
     """
 
     def __init__(
@@ -504,8 +504,7 @@ class Fleet:
     def _command(self, argv: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         if self.rootfs is None:
             return argv, env
-        from distroless import rootfs  # packaging/rootfs.py, via tests/distroless.py
-
+        from testkit import rootfs
         from transformer.agent.contract import AGENT_EXECUTABLE
 
         container = rootfs.Container(

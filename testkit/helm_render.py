@@ -23,7 +23,7 @@ Like kyaml, a template file that is a single `kind: List` (or ResourceList) is s
 items, and a `---` line carrying more than a comment is an error.
 
 Usage:
-  python tools/helm_render.py CHART_DIR --release NAME --namespace NS
+  python -m testkit.helm_render CHART_DIR --release NAME --namespace NS
          [--values FILE]... [--set k=v]... [--helm4]
 """
 
@@ -41,6 +41,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
 HOOK_ANNOTATION = "helm.sh/hook"
@@ -310,7 +311,9 @@ def _set_annotation(document: CommentedMap, key: str, value: str) -> None:
         annotations = metadata["annotations"] = CommentedMap()
     if not isinstance(annotations, CommentedMap):
         raise HelmRenderError("annotating: metadata.annotations is not a mapping")
-    annotations[key] = value
+    # Helm 4.3.1 (kyaml) writes the annotation it adds single-quoted: compared byte for byte
+    # with the real helm in tests/integration/test_helm_cli_real.py.
+    annotations[key] = SingleQuotedScalarString(value)
 
 
 def files_from_source_stream(text: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ change what others rely on: write under paths of their own, e.g.
 
 Helm: ``api_helm3`` / ``api_helm4`` -> the seed's api chart (fixtures/charts/api,
 release ``demo``, namespace ``apps``) rendered by Helm's engine into the stream Helm 3 /
-Helm 4 pipes into a post-renderer (tools/helm_render.py); rendered once per session.
+Helm 4 pipes into a post-renderer (testkit/helm_render.py); rendered once per session.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The seed's `api` chart (fixtures/charts/api) and the stored podinfo output
 (fixtures/external) are turned into exactly what Helm 3 and Helm 4 pipe into a
-post-renderer (tools/helm_render.py), then fed to the installed console script in a
+post-renderer (testkit/helm_render.py), then fed to the installed console script in a
 subprocess, the way Helm runs it.
 """
 
