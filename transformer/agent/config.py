@@ -12,7 +12,7 @@ from transformer.agent.contract import CONFIG_VERSION, DEFAULT_SA_TOKEN_PATH
 from transformer.agent.errors import ConfigError
 from transformer.agent.jsonlite import loads
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: bench/)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,7 +33,7 @@ DEFAULT_MAX_RETRIES = 10
 
 
 # Plain classes, not dataclasses: importing dataclasses (inspect, ast, dis) and
-# generating their methods costs ~25 ms, a quarter of the agent's start-up budget.
+# generating their methods costs a good part of the agent's start-up (bench/agent_startup.py).
 
 
 class VaultSettings:

@@ -23,7 +23,7 @@ import time
 
 from transformer.agent.errors import AgentError
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up: bench/)
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, NoReturn
@@ -107,7 +107,7 @@ usage: {PROG} run [--config FILE] -- CMD [ARGS...]
 
 def _dispatch(args: list[str], keep_fds: frozenset[int], started: float) -> int:
     # Parsed by hand: argparse builds a help formatter (shutil, locale, gettext)
-    # for ~10 ms, a tenth of the start-up budget, for three forms.
+    # for a measurable part of the start-up (bench/agent_startup.py), for three forms.
     if not args or args[0] in ("-h", "--help", "help"):
         return _usage(stream=sys.stdout if args else sys.stderr, status=0 if args else 2)
     if args[0] == "--version":

@@ -1,10 +1,10 @@
 """A minimal HTTP/1.1 client on raw sockets, for the agent's few Vault calls.
 
 Why not ``http.client``: importing it pulls in ``email.parser`` and ``ssl``
-(~30 ms on this machine), and the agent only ever sends small JSON requests and
+(measured: bench/agent_startup.py), and the agent only ever sends small JSON requests and
 reads one response per connection. For plain http even the ``socket`` module is
 skipped: it imports ``selectors``, ``select`` and ``array`` and converts its
-constants to enums (~10-20 ms measured with ``-X importtime``); the C module
+constants to enums (seen with ``-X importtime``); the C module
 ``_socket`` has all the agent needs. ``socket`` and ``ssl`` are imported only
 for https.
 
@@ -169,7 +169,7 @@ class Endpoint:
         with self._lookup_lock:
             lookup = self._lookup
             if lookup is None or lookup.failed():
-                # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec (~4 ms).
+                # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec.
                 host = self.host.encode("ascii") if self.host.isascii() else self.host
                 lookup = self._lookup = _Lookup(host, self.port)
         return lookup.wait(deadline)
