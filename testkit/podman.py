@@ -334,7 +334,10 @@ def play_workload(
     namespace = workload["metadata"].get("namespace", default_namespace)
     spec = kube_pod.pod_template(workload)["spec"]
     account = spec.get("serviceAccountName") or "default"
-    pod_name = "ve-" + "".join(c if c.isalnum() else "-" for c in workdir.name.lower())
+    # podman's names are machine-wide: the PID keeps concurrent test sessions apart
+    pod_name = f"ve{os.getpid()}-" + "".join(
+        c if c.isalnum() else "-" for c in workdir.name.lower()
+    )
     pod = kube_pod.playable_pod(
         docs,
         workload,
