@@ -332,3 +332,30 @@ def test_execute_template_never_names_a_template_from_data() -> None:
     )
     # a name written in the template is the template's own text: it is named
     assert error_of('{{ executeTemplate "nope" }}') == "template t:1:4: no template 'nope' defined"
+
+
+@pytest.mark.parametrize(
+    ("template", "message", "when_it_runs"),
+    [
+        # Go checks argument counts, arguments given to values, nil commands and
+        # assignments when the command runs: an untaken branch is no error
+        ("{{len 1 2}}", "template t:1:3: wrong number of args for len: want 1 got 2", True),
+        ("{{1 2}}", "template t:1:3: can't give argument to non-function", True),
+        ("{{nil}}", "template t:1:3: nil is not a command", True),
+        ("{{$x = 1}}", "template t:1:3: undefined variable '$x'", True),
+        ("{{ 1 | 2 }}", "template t:1:8: non executable command in pipeline", False),
+        # Go's lexer: a variable, field or word ends at a terminator
+        ("{{$x := 1}}{{$x= 2}}", "template t:1:16: bad character U+003D '='", False),
+        ('{{len"a"}}', "template t:1:6: bad character U+0022 '\"'", False),
+        ("{{1+2}}", "template t:1:3: bad number syntax: '1+2'", False),
+    ],
+)
+def test_errors_go_reports_when_they_run_or_lex(
+    template: str, message: str, when_it_runs: bool
+) -> None:
+    assert error_of(template) == message
+    untaken = "{{if false}}" + template + "{{end}}ok"
+    if when_it_runs:
+        assert render(untaken) == "ok"
+    else:
+        assert error_of(untaken).startswith("template t:1:")

@@ -326,6 +326,71 @@ GO_CHECKED: list[tuple[str, str, str]] = [
     ("declare without any spaces", "{{$x:=1}}{{$x}}", "1"),
     ("printf v of nil", '{{ printf "%v" nil }}', "<nil>"),
     ("if and", "{{ if and 1 0 }}a{{ else }}b{{ end }}", "b"),
+    # the Go 1.19 differential's findings (test_template_differential.py)
+    (
+        "printf bad verb keeps width and flags",
+        '{{printf "%5t|%#d|%-8.3x|%+q" 3 1.5 "abc" 7}}',
+        "%!t(int=    3)|%!d(float64=1.50000)|616263  |'\\a'",
+    ),
+    (
+        "printf %#v and %+v",
+        '{{printf "%#v|%+v|%#v|%#v|%#v" "s" 4 1.0 (split "," "a,b") nil}}',
+        '"s"|4|1|[]string{"a", "b"}|<nil>',
+    ),
+    (
+        "printf %x %X %b of floats",
+        '{{printf "%x|%X|%b|%.3x|%#.0x" 1.5 -2.25 1.0 3.14159 2.0}}',
+        "0x1.8p+00|-0X1.2P+01|4503599627370496p-52|0x1.922p+01|0x1.p+01",
+    ),
+    (
+        "printf %U %c %q of negatives",
+        '{{printf "%U|%#U|%c|%q|%U" -1 65 -5 -7 1114112}}',
+        "U+FFFFFFFFFFFFFFFF|U+0041 'A'|�|'�'|U+110000",
+    ),
+    (
+        "printf %[n] indexes",
+        '{{printf "%[2]d %[1]d|%[3]d|%[0]d|%[x]d|%[1]*d" 1 2}}',
+        "2 1|%!d(BADINDEX)|%!d(BADINDEX)|%!d(BADINDEX)|2",
+    ),
+    (
+        "printf * width and precision caps",
+        '{{printf "%*d|%.*d|%*d|%.*d" 1000001 7 1000001 7 -3 7 -1 7}}',
+        "%!(BADWIDTH)7|%!(BADPREC)7|7  |%!(BADPREC)7",
+    ),
+    (
+        "printf zero padding and spaces",
+        '{{printf "%05s|%-05d|%+.3e|%#g|% x|% X" "ab" 3 12345.678 1.0 "hi" "hi"}}',
+        "000ab|3    |+1.235e+04|1.00000|68 69|68 69",
+    ),
+    (
+        "escapers of nil print no value",
+        "{{html nil}}|{{js nil}}|{{urlquery nil}}|{{html nil 1}}",
+        "&lt;no value&gt;|\\u003Cno value\\u003E|%3Cno+value%3E|&lt;no value&gt;1",
+    ),
+    (
+        "complex constants",
+        '{{1i}}|{{2+3i}}|{{-1.5i}}|{{printf "%v %.2f %T %e" 1i 2.5i 3i 1i}}|{{eq 1i 1i}}'
+        "|{{if 0i}}t{{else}}f{{end}}",
+        "(0+1i)|(2+3i)|(0-1.5i)|(0+1i) (0.00+2.50i) complex128 (0.000000e+00+1.000000e+00i)|true|f",
+    ),
+    ("dollar redeclared", "{{$ := 1}}{{$}}|{{$x := 1}}{{$x := 2}}{{$x}}", "1|2"),
+    (
+        "errors only when the branch runs",
+        "{{if false}}{{len 1 2}}{{nil}}{{1 2}}{{$undeclared = 1}}{{end}}ok",
+        "ok",
+    ),
+    (
+        "index of a string is a uint8",
+        '{{printf "%d" (index "abc" 1)}}|{{printf "%T|%#v" (index "abc" 1) (index "abc" 1)}}',
+        "98|uint8|0x62",
+    ),
+    ("parseInt is an int64", '{{printf "%T %v" (parseInt "42") (parseInt "")}}', "int64 0"),
+    (
+        "split is a []string",
+        '{{printf "%v|%d" (split "," "a,b") (split "," "a,b")}}|{{printf "%T" (split "," "a,b")}}',
+        "[a b]|[%!d(string=a) %!d(string=b)]|[]string",
+    ),
+    ("join and toJSONPretty of nil", '{{join "," nil}}|{{toJSONPretty nil}}', "|null"),
 ]
 
 

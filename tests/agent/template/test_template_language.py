@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from testkit.template_support import SEED, E, S, render
+from testkit.template_support import SEED, E, S, error_of, render
 
 LANGUAGE_CASES: list[tuple[str, str, str]] = [
     # ---- if / else if / else
@@ -203,3 +203,14 @@ LANGUAGE_CASES: list[tuple[str, str, str]] = [
 )
 def test_language_cases(template: str, expected: str) -> None:
     assert render(template) == expected
+
+
+def test_the_main_template_is_named_as_consul_template_names_it() -> None:
+    # consul-template parses with template.New(""): {{define ""}} is the main template
+    assert render('{{define ""}}main{{end}}') == "main"
+    assert (
+        render('{{define "x"}}[{{template "" 1}}]{{end}}{{if .}}in{{else}}{{template "x"}}{{end}}')
+        == "[in]"
+    )
+    assert error_of('{{define ""}}a{{end}}b').endswith("multiple definition of template ''")
+    assert error_of('{{template ""}}').endswith("template calls nest too deeply")

@@ -56,7 +56,7 @@ from __future__ import annotations
 from _collections_abc import Mapping
 
 from transformer.agent.jsonlite import JSONNumber
-from transformer.agent.template.errors import Located, TemplateError
+from transformer.agent.template.errors import Located, TemplateError, fail
 from transformer.agent.template.executor import Exec
 from transformer.agent.template.lexer import lex
 from transformer.agent.template.nodes import (
@@ -76,7 +76,7 @@ from transformer.agent.template.nodes import (
     _VarNode,
     walk,
 )
-from transformer.agent.template.parser import Parser
+from transformer.agent.template.parser import Parser, is_empty
 from transformer.agent.template.provenance import Pieces
 
 TYPE_CHECKING = False
@@ -107,6 +107,10 @@ __all__ = [
     "parse",
     "walk",
 ]
+
+
+#: The main template's name for ``{{template}}`` and ``executeTemplate`` (consul-template's).
+MAIN = ""
 
 
 def _position(source: str, pos: int) -> tuple[int, int]:
@@ -171,7 +175,8 @@ class Template:
 
         Exceptions raised by ``secret`` itself propagate unchanged.
         """
-        state = Exec(secret, env, self.definitions)
+        # consul-template names its main template "": {{template ""}} calls it
+        state = Exec(secret, env, {**self.definitions, MAIN: self.nodes})
         try:
             state.walk(self.nodes, None)
         except Located as error:
@@ -186,9 +191,16 @@ def parse(text: str, name: str) -> Template:
     try:
         parser = Parser(lex(text))
         nodes = parser.parse()
+        definitions = parser.templates
+        if MAIN in definitions:  # {{define ""}} defines the main template
+            if not is_empty(nodes) and not is_empty(definitions[MAIN]):
+                fail(0, f"multiple definition of template {MAIN!r}")
+            if is_empty(nodes):
+                nodes = definitions[MAIN]
+            del definitions[MAIN]
     except Located as error:
         line, col = _position(text, error.pos)
         raise TemplateError(name, line, col, error.what) from None
     except RecursionError:  # a safety net: the parser bounds its nesting itself
         raise TemplateError(name, 1, 1, "template nests too deeply") from None
-    return Template(name, text, nodes, parser.templates)
+    return Template(name, text, nodes, definitions)

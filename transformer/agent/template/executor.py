@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
+from transformer.agent.jsonlite import JSONNumber
 from transformer.agent.template import gofmt, goprintf, limits
 from transformer.agent.template.errors import fail
 from transformer.agent.template.functions import FUNCS, ArgError, truth
@@ -31,6 +32,7 @@ from transformer.agent.template.nodes import (
     _Text,
     _VarNode,
 )
+from transformer.agent.template.parser import check_arity
 from transformer.agent.template.provenance import Composed, Literal, Pieces, composed
 
 TYPE_CHECKING = False
@@ -209,9 +211,9 @@ class Exec:
             if node.pipe.is_assign:
                 # {{range $k, $v = ...}} assigns variables declared earlier
                 if len(decl) == 2:
-                    self.assign(decl[0], key)
+                    self.assign(decl[0], key, node.pos)
                 if decl:
-                    self.assign(decl[-1], elem)
+                    self.assign(decl[-1], elem, node.pos)
             elif len(decl) == 1:
                 self.vars[mark][1] = elem
             elif len(decl) == 2:
@@ -237,18 +239,18 @@ class Exec:
             value = self.command(cmd, dot, value)
         if pipe.decl:
             if pipe.is_assign:
-                self.assign(pipe.decl[0], value)
+                self.assign(pipe.decl[0], value, pipe.pos)
             else:
                 for name in pipe.decl:
                     self.vars.append([name, value])
         return value
 
-    def assign(self, name: str, value: Any) -> None:
+    def assign(self, name: str, value: Any, pos: int) -> None:
         for slot in reversed(self.vars):
             if slot[0] == name:
                 slot[1] = value
                 return
-        fail(0, f"undefined variable {name!r}")  # pragma: no cover - caught at parse time
+        fail(pos, f"undefined variable {name!r}")
 
     def lookup(self, name: str, pos: int) -> Any:
         for slot in reversed(self.vars):
@@ -261,6 +263,10 @@ class Exec:
         head = cmd.args[0]
         if isinstance(head, _FuncNode):
             return self.call(head, cmd.args[1:], dot, final)
+        if isinstance(head, _Const) and head.value is None:
+            fail(head.pos, "nil is not a command")
+        if len(cmd.args) > 1 or final is not NO_ARG:
+            fail(head.pos, "can't give argument to non-function")
         return self.arg(head, dot)
 
     def arg(self, node: _Node, dot: Any) -> Any:
@@ -286,6 +292,7 @@ class Exec:
 
     def call(self, head: _FuncNode, arg_nodes: list[_Node], dot: Any, final: Any) -> Any:
         name = head.name
+        check_arity(head, len(arg_nodes) + (final is not NO_ARG))
         if name in ("and", "or"):
             # short-circuit: return the first deciding argument, or the last one
             want = name == "or"
@@ -355,7 +362,7 @@ class Exec:
 
 def _want_str(head: _FuncNode, args: list[Any], index: int) -> str:
     value = args[index]
-    if not isinstance(value, str):
+    if not isinstance(value, str) or isinstance(value, JSONNumber):
         fail(
             head.pos,
             f"error calling {head.name}: argument {index + 1}: expected string; "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
+from transformer.agent.jsonlite import JSONNumber
 from transformer.agent.template import gofmt, gojson, goprintf, limits
 from transformer.agent.template.provenance import Composed, Literal, composed, pieces_of
 
@@ -26,7 +27,7 @@ def truth(value: object) -> bool:
     """Go's template truth: false, 0, nil and empty strings/lists/maps are false."""
     if value is None:
         return False
-    if isinstance(value, (bool, int, float)):
+    if isinstance(value, (bool, int, float, complex)):
         return bool(value)
     if isinstance(value, (str, list, tuple, Mapping)):
         return len(value) > 0
@@ -42,7 +43,8 @@ def _room(size: int) -> None:
 
 def _str_arg(args: list[Any], index: int) -> str:
     value = args[index]
-    if not isinstance(value, str):
+    # a json.Number is no Go string: a function taking a string refuses it
+    if not isinstance(value, str) or isinstance(value, JSONNumber):
         raise ArgError(f"argument {index + 1}: expected string; got {gofmt.go_type(value)}")
     return str(value)
 
@@ -134,7 +136,7 @@ def _fn_index(args: list[Any]) -> Any:
             )
             if not 0 <= key < len(sequence):
                 raise ArgError(f"index out of range (length {len(sequence)})")
-            item = sequence[key]
+            item = gofmt.Uint8(sequence[key]) if isinstance(item, str) else sequence[key]
         elif item is None:
             raise ArgError("index of untyped nil")
         else:
@@ -152,6 +154,8 @@ def _kind(value: object) -> str:
         return "int"
     if isinstance(value, float):
         return "float"
+    if isinstance(value, complex):
+        return "complex"
     if isinstance(value, str):
         return "string"
     return "other"
@@ -216,6 +220,8 @@ def _fn_to_json(args: list[Any]) -> str:
 
 def _fn_to_json_pretty(args: list[Any]) -> str:
     # consul-template: toJSONPretty(m map[string]interface{}) = MarshalIndent(m, "", "  ")
+    if args[0] is None:
+        return "null"  # a nil map
     if not isinstance(args[0], Mapping):
         raise ArgError(f"expected a map; got {gofmt.go_type(args[0])}")
     try:
@@ -302,7 +308,11 @@ def _fn_split(args: list[Any]) -> list[str]:
 def _fn_join(args: list[Any]) -> str:
     # consul-template: join(sep string, a []string)
     sep, items = _str_arg(args, 0), args[1]
-    if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+    if items is None:
+        return ""  # a nil slice
+    if not isinstance(items, (list, tuple)) or not all(
+        isinstance(item, str) and not isinstance(item, JSONNumber) for item in items
+    ):
         raise ArgError(f"argument 2: expected a list of strings; got {gofmt.go_type(items)}")
     _room(sum(len(item) for item in items) + len(sep) * max(len(items) - 1, 0))
     pieces: list[tuple[str, bool]] = []
@@ -316,14 +326,29 @@ def _fn_join(args: list[Any]) -> str:
 def _fn_contains(args: list[Any]) -> bool:
     # consul-template: contains(v, l) = in(l, v): {{ .Tags | contains "production" }}
     needle, haystack = args
+    if needle is None and (
+        isinstance(haystack, str)
+        or (isinstance(haystack, (list, tuple)) and any(isinstance(i, str) for i in haystack))
+    ):
+        # consul-template compares types, and nil has none (a reflect panic in Go)
+        raise ArgError("cannot compare nil with a string")
     if isinstance(haystack, str):
-        return isinstance(needle, str) and needle in haystack
+        return isinstance(needle, str) and _same_type(needle, haystack) and needle in haystack
     if isinstance(haystack, (list, tuple)):
         kind = _kind(needle)
         if kind not in ("int", "float", "string"):
             return False
-        return any(_kind(item) == kind and item == needle for item in haystack)
+        return any(
+            _kind(item) == kind and _same_type(item, needle) and item == needle for item in haystack
+        )
     return False
+
+
+def _same_type(first: object, second: object) -> bool:
+    # consul-template compares strings by reflect.Type: json.Number is not string
+    if isinstance(first, str) and isinstance(second, str):
+        return isinstance(first, JSONNumber) == isinstance(second, JSONNumber)
+    return True
 
 
 def _fn_has_prefix(args: list[Any]) -> bool:
@@ -342,7 +367,8 @@ def _escaper_text(args: list[Any]) -> str:
     # funcs.go evalArgs: a single string argument as is, otherwise fmt.Sprint(args...)
     if len(args) == 1 and isinstance(args[0], str):
         return str(args[0])
-    return goprintf.sprint(args)
+    # printableValue: a nil argument prints as "<no value>" (a string, for the spacing)
+    return goprintf.sprint(["<no value>" if arg is None else arg for arg in args])
 
 
 _HTML_ESCAPES = {
@@ -374,7 +400,9 @@ def _fn_js(args: list[Any]) -> str:
     out = []
     for char in _escaper_text(args):
         code = ord(char)
-        if code in _JS_ESCAPES:
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(char)  # an invalid UTF-8 byte: Go's JSEscape passes it through
+        elif code in _JS_ESCAPES:
             out.append(_JS_ESCAPES[code])
         elif code < 0x20:
             out.append(f"\\u00{code:02X}")
@@ -505,14 +533,14 @@ def _fn_parse_bool(args: list[Any]) -> bool:
 def _fn_parse_int(args: list[Any]) -> int:
     text = _str_arg(args, 0)
     if text == "":
-        return 0
+        return gofmt.Int64(0)
     digits = text[1:] if text[:1] in "+-" else text
     if not digits or not digits.isascii() or not digits.isdigit():
         raise ArgError("parseInt: invalid syntax")
     value = int(text)
     if not -(2**63) <= value < 2**63:
         raise ArgError("parseInt: value out of range")
-    return value
+    return gofmt.Int64(value)
 
 
 def _fn_parse_float(args: list[Any]) -> float:

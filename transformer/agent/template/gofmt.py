@@ -32,6 +32,18 @@ class StringList(list):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class Int64(int):
+    """A Go ``int64`` (``parseInt``'s result), as opposed to a constant's ``int``."""
+
+    __slots__ = ()
+
+
+class Uint8(int):
+    """A Go ``uint8`` (a byte: ``index`` of a string)."""
+
+    __slots__ = ()
+
+
 def go_type(value: object) -> str:
     """The Go type name a JSON-decoded value has in consul-template (for %T and errors)."""
     if value is None:
@@ -40,6 +52,10 @@ def go_type(value: object) -> str:
         return "bool"
     if isinstance(value, JSONNumber):
         return "json.Number"
+    if isinstance(value, Int64):
+        return "int64"
+    if isinstance(value, Uint8):
+        return "uint8"
     if isinstance(value, int):
         return "int"
     if isinstance(value, float):

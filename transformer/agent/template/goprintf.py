@@ -17,6 +17,7 @@ from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
 from transformer.agent.template import limits
 from transformer.agent.template.gofmt import (
+    Uint8,
     format_float,
     go_quote,
     go_type,
@@ -327,7 +328,11 @@ class _Printer:
         self.plus = saved
 
     def fmt_int(self, value: int, verb: str) -> None:
-        if verb in "vd":
+        if verb == "v" and self.sharp_v and isinstance(value, Uint8):
+            saved, self.sharp = self.sharp, True  # fmt0x64: %#v of an unsigned is 0x..
+            self.fmt_integer(value, 16, verb, False)
+            self.sharp = saved
+        elif verb in "vd":
             self.fmt_integer(value, 10, verb, False)
         elif verb == "b":
             self.fmt_integer(value, 2, verb, False)

@@ -143,6 +143,7 @@ def _lex_action(source: str, start: int, pos: int) -> tuple[list[Tok], int, bool
             while pos < length and _is_alnum(source[pos]):
                 pos += 1
             tokens.append(Tok("var", tok_start, source[tok_start:pos], space))
+            _at_terminator(source, pos, tokens)
         elif char == ".":
             following = source[pos + 1 : pos + 2]
             if following.isdecimal() and following != "":
@@ -152,9 +153,11 @@ def _lex_action(source: str, start: int, pos: int) -> tuple[list[Tok], int, bool
                 while pos < length and _is_alnum(source[pos]):
                     pos += 1
                 tokens.append(Tok("field", tok_start, source[tok_start + 1 : pos], space))
+                _at_terminator(source, pos, tokens)
             else:
                 tokens.append(Tok("dot", pos, ".", space))
                 pos += 1
+                _at_terminator(source, pos, tokens)
         elif char in "+-" or char.isdecimal():
             if char == "-" and not space and tokens and tokens[-1].kind == "field":
                 fail(pos, _dashed_key_hint(source, pos, tokens))
@@ -164,9 +167,23 @@ def _lex_action(source: str, start: int, pos: int) -> tuple[list[Tok], int, bool
                 pos += 1
             word = source[tok_start:pos]
             tokens.append(Tok("ident", tok_start, word, space))
+            _at_terminator(source, pos, tokens)
         else:
             fail(pos, f"unrecognized character in action: U+{ord(char):04X}")
         space = False
+
+
+_TERMINATORS = _SPACE + ".,|:()"
+
+
+def _at_terminator(source: str, pos: int, tokens: list[Tok]) -> None:
+    """Go's atTerminator: a variable, field, dot or word ends at white space, one of
+    . , | : ( ) or the right delimiter; anything else right after it is an error."""
+    if pos >= len(source) or source[pos] in _TERMINATORS or source.startswith(_RIGHT, pos):
+        return
+    if source[pos] == "-" and tokens[-1].kind == "field":
+        fail(pos, _dashed_key_hint(source, pos, tokens))
+    fail(pos, f"bad character U+{ord(source[pos]):04X} {source[pos]!r}")
 
 
 def _dashed_key_hint(source: str, pos: int, tokens: list[Tok]) -> str:
@@ -287,6 +304,25 @@ def _lex_char(source: str, pos: int, tokens: list[Tok], space: bool) -> int:
 
 def _lex_number(source: str, pos: int, tokens: list[Tok], space: bool) -> int:
     start = pos
+    pos = _scan_number(source, pos)
+    if source[pos : pos + 1] in ("+", "-"):
+        # a complex constant, 1+2i: no spaces, and it must end in i (Go's lexNumber)
+        pos = _scan_number(source, pos)
+        text = source[start:pos]
+        if not text.endswith("i"):
+            fail(start, f"bad number syntax: {text!r}")
+        try:
+            value: complex | int | float = complex(text.replace("_", "")[:-1] + "j")
+        except ValueError:
+            fail(start, f"bad number syntax: {text!r}")
+        tokens.append(Tok("number", start, text, space, value))
+        return pos
+    text = source[start:pos]
+    tokens.append(Tok("number", start, text, space, _number_value(text, start)))
+    return pos
+
+
+def _scan_number(source: str, pos: int) -> int:
     length = len(source)
     if source[pos] in "+-":
         pos += 1
@@ -298,13 +334,20 @@ def _lex_number(source: str, pos: int, tokens: list[Tok], space: bool) -> int:
             pos += 1
         else:
             break
-    text = source[start:pos]
-    tokens.append(Tok("number", start, text, space, _number_value(text, start)))
     return pos
 
 
-def _number_value(text: str, pos: int) -> int | float:
-    """Go's number constants: an integer unless it is written with . e or p (non-hex)."""
+def _number_value(text: str, pos: int) -> int | float | complex:
+    """Go's number constants: an integer unless it is written with . e or p (non-hex);
+    complex when it ends in i (an imaginary constant: 2.5i is 0+2.5i)."""
+    if text.endswith("i"):
+        try:
+            imaginary = float(text[:-1])
+        except ValueError:
+            fail(pos, f"bad number syntax: {text!r}")
+        if imaginary in (float("inf"), float("-inf")):
+            fail(pos, f"illegal number syntax: {text!r}")
+        return complex(0, imaginary)
     body = text.lstrip("+-")
     negative = text.startswith("-")
     lowered = body.lower()

@@ -74,7 +74,17 @@ ARITY: dict[str, tuple[int, int]] = {
 }
 
 
-def _is_empty(nodes: list[_Node]) -> bool:
+def check_arity(head: _FuncNode, count: int) -> None:
+    """Go's evalCall check, when the call runs: ``count`` arguments, the piped one too."""
+    low, high = ARITY[head.name]
+    if high < 0 and count < low:
+        fail(head.pos, f"wrong number of args for {head.name}: want at least {low} got {count}")
+    if high >= 0 and not low <= count <= high:
+        want = str(low) if low == high else f"{low} to {high}"
+        fail(head.pos, f"wrong number of args for {head.name}: want {want} got {count}")
+
+
+def is_empty(nodes: list[_Node]) -> bool:
     return all(isinstance(node, _Text) and not node.text.strip() for node in nodes)
 
 
@@ -182,9 +192,9 @@ class Parser:
         self._expect_end("end")
         self.vars, self.range_depth = saved_vars, saved_range
         # Go: redefining is allowed only when one of the two definitions is empty
-        if name in self.templates and not _is_empty(body) and not _is_empty(self.templates[name]):
+        if name in self.templates and not is_empty(body) and not is_empty(self.templates[name]):
             fail(pos, f"multiple definition of template {name!r}")
-        if name not in self.templates or not _is_empty(body):
+        if name not in self.templates or not is_empty(body):
             self.templates[name] = body
 
     def _expect_end(self, context: str) -> None:
@@ -265,13 +275,9 @@ class Parser:
                         fail(after.pos, "range can only initialize variables")
                     decl.append(second.text)
                     after = op
+                # Go: assigning an undeclared variable is an error only when it runs,
+                # and the name is known from here on
                 is_assign = after.kind == "assign"
-                if is_assign:
-                    for name in decl:
-                        if name not in self.vars:
-                            fail(first.pos, f"undefined variable {name!r}")
-                if "$" in decl:
-                    fail(first.pos, "cannot declare or assign $")
         cmds: list[_Cmd] = []
         while True:
             cmds.append(self._command(closer, piped=bool(cmds), context=context))
@@ -281,8 +287,7 @@ class Parser:
             if tok.kind != "pipe":
                 fail(tok.pos, f"unexpected {tok.text!r} in {context}")
             self._next()
-        if not is_assign:
-            self.vars.extend(decl)
+        self.vars.extend(decl)
         return _Pipe(pos, decl, is_assign, cmds)
 
     def _command(self, closer: str, piped: bool, context: str) -> _Cmd:
@@ -294,28 +299,18 @@ class Parser:
                 break
             if args and not tok.space:
                 fail(tok.pos, f"unexpected {tok.text!r} in operand")
-            args.append(self._operand(in_call=bool(args)))
+            args.append(self._operand())
         if not args:
             # Go: "missing value for if" for an empty control, else "for command"
             fail(pos, f"missing value for {context if context in KEYWORDS else 'command'}")
         head = args[0]
-        count = len(args) - 1 + (1 if piped else 0)
-        if isinstance(head, _FuncNode):
-            self._check_arity(head, count)
-        elif count:
-            fail(head.pos, "can't give argument to non-function")
+        if piped and isinstance(head, (_Const, _DotNode)):
+            # Go's checkPipeline; argument counts and arguments given to a value are
+            # errors only when the command runs (the executor checks them)
+            fail(head.pos, "non executable command in pipeline")
         return _Cmd(head.pos, args)
 
-    @staticmethod
-    def _check_arity(head: _FuncNode, count: int) -> None:
-        low, high = ARITY[head.name]
-        if high < 0 and count < low:
-            fail(head.pos, f"wrong number of args for {head.name}: want at least {low} got {count}")
-        if high >= 0 and not low <= count <= high:
-            want = str(low) if low == high else f"{low} to {high}"
-            fail(head.pos, f"wrong number of args for {head.name}: want {want} got {count}")
-
-    def _operand(self, in_call: bool) -> _Node:
+    def _operand(self) -> _Node:
         tok = self._next()
         assert tok is not None
         node: _Node
@@ -325,16 +320,11 @@ class Parser:
             if word == "true" or word == "false":
                 node = _Const(tok.pos, word == "true")
             elif word == "nil":
-                if not in_call:
-                    fail(tok.pos, "nil is not a command")
-                node = _Const(tok.pos, None)
+                node = _Const(tok.pos, None)  # "nil is not a command": when it runs
             elif word in KEYWORDS:
                 fail(tok.pos, f"unexpected <{word}> in command")
             elif word in ARITY:
                 node = _FuncNode(tok.pos, word)
-                if in_call:
-                    # a function name used as an argument is called with no arguments
-                    self._check_arity(node, 0)
             else:
                 fail(tok.pos, f"function {word!r} not defined")
         elif kind == "dot":
