@@ -97,7 +97,7 @@ def argocd_group() -> None:
 @click.pass_context
 def generate_command(ctx: click.Context) -> None:
     """Render the Application's source and inject vault-exec; print the stream."""
-    from transformer.frontends.cli import report, write_output
+    from transformer.frontends.shell import report, write_output
 
     stream, problems = _generate(os.environ, Path.cwd())
     code = report(problems)

@@ -17,8 +17,8 @@ import os
 import click
 
 from transformer.errors import InputError
-from transformer.frontends.cli import GuardedCommand, read_sources, report, write_output
 from transformer.frontends.krm import run_exec_plugin
+from transformer.frontends.shell import GuardedCommand, read_sources, report, write_output
 from transformer.options import CONFIG_FILE_ENV_VAR, load_options
 
 
