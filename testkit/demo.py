@@ -187,7 +187,7 @@ def show_app(report: dict[str, Any], env: dict[str, str], revoked: bool, agent_l
         print(f"  {name}={value!r}{mark}")
     agent_vars = [n for n in env if n.startswith(("VAULT_", "_PYI_", "LD_"))]
     print(f"agent variables left in the app's environment: {agent_vars or 'none'}")
-    print(f"agent's Vault token revoked before exec: {'yes' if revoked else 'NO'}")
+    print(f"no Vault token of the agent left behind: {'yes' if revoked else 'NO'}")
     if agent_log.strip():
         print(f"agent said: {agent_log.strip()}")
 
