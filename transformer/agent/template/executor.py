@@ -307,10 +307,14 @@ class Exec:
         args = [self.arg(node, dot) for node in arg_nodes]
         if final is not NO_ARG:
             args.append(final)
-        if name == "indent" and arg_nodes and isinstance(arg_nodes[0], _Const):
-            # Go converts an integral number constant to a function's int parameter
-            if isinstance(args[0], float) and args[0].is_integer():
-                args[0] = int(args[0])
+        if (
+            name == "indent"
+            and arg_nodes
+            and isinstance(arg_nodes[0], _Const)
+            and isinstance(args[0], float)
+            and args[0].is_integer()
+        ):
+            args[0] = int(args[0])  # Go converts an integral constant to an int parameter
         # work linear in the arguments' size is paid for (comparisons, searches, copies)
         self.budget.step(head.pos, 1 + sum(size_of(arg) for arg in args) // STEP_CHARS)
         if name == "secret":
