@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 
-# function -> its parameters' kinds (s string, a any, i int, l list); the grammar
+# function -> its parameters' kinds (s string, a any, i int, l list, c a comparable
+# pair, b n 6 j strings that parse as a bool, a number, base64, JSON); the grammar
 # mostly passes matching operands, sometimes the wrong kind or count on purpose
 FUNCTIONS = {
     "and": "aa",
@@ -19,12 +20,12 @@ FUNCTIONS = {
     "len": "a",
     "index": "ai",
     "slice": "li",
-    "eq": "aa",
-    "ne": "aa",
-    "lt": "aa",
-    "le": "aa",
-    "gt": "aa",
-    "ge": "aa",
+    "eq": "cc",
+    "ne": "cc",
+    "lt": "cc",
+    "le": "cc",
+    "gt": "cc",
+    "ge": "cc",
     "print": "aa",
     "println": "aa",
     "html": "a",
@@ -41,17 +42,17 @@ FUNCTIONS = {
     "hasPrefix": "ss",
     "hasSuffix": "ss",
     "base64Encode": "s",
-    "base64Decode": "s",
+    "base64Decode": "6",
     "base64URLEncode": "s",
-    "base64URLDecode": "s",
+    "base64URLDecode": "6",
     "toJSON": "a",
     "toJSONPretty": "a",
     "toTitle": "s",
     "indent": "is",
-    "parseBool": "s",
-    "parseInt": "s",
-    "parseFloat": "s",
-    "parseJSON": "s",
+    "parseBool": "b",
+    "parseInt": "n",
+    "parseFloat": "n",
+    "parseJSON": "j",
     "sha256Hex": "s",
     "env": "s",
 }
@@ -161,11 +162,11 @@ class TemplateGrammar:
         prefix = ""
         if self.chance(0.3):
             name = '"d1"'
-            self.defined.append(name)
             saved = self.variables
             self.variables = ["$"]
             prefix = "{{define " + name + "}}" + self.body(2) + "{{end}}"
             self.variables = saved
+            self.defined.append(name)  # after its body: no recursion
         body = self.body(0)
         if self.chance(0.9):
             body = '{{with secret "secret/data/app"}}{{with .Data.data}}' + body + "{{end}}{{end}}"
@@ -197,14 +198,18 @@ class TemplateGrammar:
         if roll < 0.88:
             return self.range_(depth)
         if roll < 0.92 and self.defined:
-            return "{{template " + self.pick(self.defined) + " " + self.pick([".", "$"]) + "}}"
+            return "{{template " + self.pick(self.defined) + " .}}"
         if roll < 0.94:
             return "{{/* a comment */}}" if self.chance(0.5) else "{{- /* trimmed */ -}}"
         if roll < 0.96 and self.in_range:
             return self.pick(["{{break}}", "{{continue}}"])
         if roll < 0.995:
             self.counter += 1
-            return "{{block " + f'"b{self.counter}"' + " .}}" + self.body(depth + 1) + "{{end}}"
+            name = f'"b{self.counter}"'
+            saved, self.variables = self.variables, ["$"]  # a block's body is a template
+            body = self.body(depth + 1)
+            self.variables = saved
+            return "{{block " + name + " .}}" + body + "{{end}}"
         return self.action("{{" + self.pick(["executeTemplate", "template"]) + ' "nope"}}')
 
     def action(self, text: str) -> str:
@@ -262,7 +267,10 @@ class TemplateGrammar:
         if self.chance(0.2):
             return self.printf(depth, piped)
         name = self.pick(list(FUNCTIONS))
-        kinds = FUNCTIONS[name][: -1 if piped else None]
+        kinds = FUNCTIONS[name]
+        if kinds == "cc":
+            kinds = self.pick(["ii", "ss", "ff", "aa"])
+        kinds = kinds[: -1 if piped else None]
         if self.chance(0.05):
             kinds = kinds[:-1] if kinds and self.chance(0.5) else kinds + "a"
         return " ".join([name, *(self.operand(depth + 1, kind) for kind in kinds)])
@@ -308,4 +316,16 @@ class TemplateGrammar:
             return self.pick(options)
         if kind == "i":
             return self.pick(["0", "1", "2", "-1", "3", '(len "abc")', "(len .tags)"])
+        if kind == "f":
+            return self.pick(["1.5", "2.0", "-0.0", "1e6", "0.1"])
+        if kind == "b":
+            return self.pick(['"true"', '"F"', '"1"', '""', '"yes"'])
+        if kind == "n":
+            return self.pick(
+                ['"42"', '"-7"', '"1.5"', '""', '"1e3"', '"0x1F"', '"9223372036854775808"']
+            )
+        if kind == "6":
+            return self.pick(['"aGVsbG8="', ".b64", '"aGk"', '""', '"YQ=="'])
+        if kind == "j":
+            return self.pick(['"[1,2]"', '"{\\"k\\": [1, \\"x\\"]}"', '"null"', '"1.0"', '""'])
         return self.pick([".tags", ".nums", ".no_items", '(split "," "a,b")', ".nested"])

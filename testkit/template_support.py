@@ -1,6 +1,5 @@
 """What the template engine's tests share: canned Vault responses, an env, helpers.
 
-
 Expected outputs are written by hand from the documentation: Go's text/template
 package documentation (src/text/template/doc.go: actions, trim markers, pipelines,
 variables, functions), fmt's (verbs, %v of floats/maps/slices), encoding/json's

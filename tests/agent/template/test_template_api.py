@@ -137,3 +137,19 @@ def test_walk_finds_secret_reads_and_field_chains_with_locations() -> None:
         ("_ChainNode", None, ["Data", "k"], (2, 83)),
         ("_FieldNode", None, ["Data", "data", "in_define"], (1, 20)),
     ]
+
+
+def test_problems_finds_what_fails_when_it_runs_without_running() -> None:
+    template = parse(
+        '{{ if false }}{{ len 1 2 }}{{ end }}\n{{ define "d" }}{{ nil }}{{ end }}'
+        '{{ .x 1 }}{{ "a" | printf "%s" | toUpper 2 }}{{ len toUpper }}{{ len "ok" }}',
+        "t",
+    )
+    assert [str(problem) for problem in template.problems()] == [
+        "template t:1:18: wrong number of args for len: want 1 got 2",
+        "template t:2:38: can't give argument to non-function",
+        "template t:2:68: wrong number of args for toUpper: want 1 got 2",
+        "template t:2:87: wrong number of args for toUpper: want 1 got 0",
+        "template t:2:20: nil is not a command",  # in the definition, walked after main
+    ]
+    assert parse('{{ printf "%d" 1 | len }}', "t").problems() == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from testkit.template_support import E, S, error_of, render
+from testkit.template_support import SECRETS, E, S, error_of, render
 from transformer.agent.template import TemplateError, parse
 
 ERRORS: list[tuple[str, str, str]] = [
@@ -359,3 +359,42 @@ def test_errors_go_reports_when_they_run_or_lex(
         assert render(untaken) == "ok"
     else:
         assert error_of(untaken).startswith("template t:1:")
+
+
+def _string_values(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _string_values(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _string_values(item)]
+    return []
+
+
+def test_generated_templates_never_put_a_secret_value_in_an_error() -> None:
+    # thousands of templates over the secret data (the differential suite's grammar):
+    # an error message names things from the template text, never from the data
+    from tests.agent.template.template_grammar import TemplateGrammar
+    from tests.agent.template.template_support import FakeVault
+
+    values = {
+        text
+        for text in _string_values(SECRETS["secret/data/app"]["data"])
+        if len(text.strip()) >= 4
+    }
+    grammar = TemplateGrammar(97)
+    messages: list[tuple[str, str]] = []
+    for _ in range(3000):
+        text = grammar.template()
+        try:
+            parse(text, "t").render(FakeVault(), {})
+        except TemplateError as error:
+            messages.append((text, str(error)))
+    leaks = [
+        (text, message)
+        for text, message in messages
+        if any(value in message and value not in text for value in values)
+    ]
+    assert leaks == []
+    assert len(messages) > 1000  # the grammar does make errors on data
+    assert "s3cr3t" in values

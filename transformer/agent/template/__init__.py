@@ -76,7 +76,7 @@ from transformer.agent.template.nodes import (
     _VarNode,
     walk,
 )
-from transformer.agent.template.parser import Parser, is_empty
+from transformer.agent.template.parser import Parser, check_arity, is_empty
 from transformer.agent.template.provenance import Pieces
 
 TYPE_CHECKING = False
@@ -146,6 +146,32 @@ class Template:
         yield from walk(self.nodes)
         for body in self.definitions.values():
             yield from walk(body)
+
+    def problems(self) -> list[TemplateError]:
+        """What would fail whenever it runs, found without running: wrong argument
+        counts, arguments given to a value, ``nil`` as a command. Go (and so
+        consul-template) reports these only when the command runs, so :func:`parse`
+        accepts them; a deploy-time check can report them early. In source order."""
+        found: list[TemplateError] = []
+        for node in self.walk():
+            if not isinstance(node, _Pipe):
+                continue
+            for index, cmd in enumerate(node.cmds):
+                head = cmd.args[0]
+                count = len(cmd.args) - 1 + (index > 0)
+                try:
+                    if isinstance(head, _FuncNode):
+                        check_arity(head, count)
+                    elif isinstance(head, _Const) and head.value is None:
+                        fail(head.pos, "nil is not a command")
+                    elif count:
+                        fail(head.pos, "can't give argument to non-function")
+                    for arg in cmd.args[1:]:
+                        if isinstance(arg, _FuncNode):
+                            check_arity(arg, 0)  # a function as an argument is called bare
+                except Located as error:
+                    found.append(self._error(error))
+        return found
 
     def _error(self, error: Located) -> TemplateError:
         line, col = self.location(error.pos)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
 from transformer.agent.jsonlite import JSONNumber
-from transformer.agent.template import gofmt, goprintf, limits
+from transformer.agent.template import gofmt, limits
 from transformer.agent.template.errors import fail
 from transformer.agent.template.functions import FUNCS, ArgError, truth
 from transformer.agent.template.limits import STEP_CHARS, Budget, size_of
@@ -171,6 +171,8 @@ class Exec:
         elif isinstance(value, str):
             self.out.write(value, True, pos)
         else:
+            from transformer.agent.template import goprintf  # lazily: strings need none
+
             text = goprintf.sprint_value(value)
             self.budget.allocate(pos, len(text))
             self.out.write(text, True, pos)
@@ -307,6 +309,14 @@ class Exec:
         args = [self.arg(node, dot) for node in arg_nodes]
         if final is not NO_ARG:
             args.append(final)
+        if (
+            name == "indent"
+            and arg_nodes
+            and isinstance(arg_nodes[0], _Const)
+            and isinstance(args[0], float)
+            and args[0].is_integer()
+        ):
+            args[0] = int(args[0])  # Go converts an integral constant to an int parameter
         # work linear in the arguments' size is paid for (comparisons, searches, copies)
         self.budget.step(head.pos, 1 + sum(size_of(arg) for arg in args) // STEP_CHARS)
         if name == "secret":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from _collections_abc import Mapping  # not collections.abc: see __init__.py
 
 from transformer.agent.jsonlite import JSONNumber
-from transformer.agent.template import gofmt, gojson, goprintf, limits
+from transformer.agent.template import gofmt, limits
 from transformer.agent.template.provenance import Composed, Literal, composed, pieces_of
 
 TYPE_CHECKING = False
@@ -50,6 +50,10 @@ def _str_arg(args: list[Any], index: int) -> str:
 
 
 def _fn_printf(args: list[Any]) -> str:
+    from transformer.agent.template import (
+        goprintf,  # lazily: a template that prints only strings never needs it
+    )
+
     format_text, operands = _str_arg(args, 0), args[1:]
     try:
         chunks = goprintf.sprintf_chunks(format_text, operands)
@@ -70,6 +74,10 @@ def _fn_printf(args: list[Any]) -> str:
 
 
 def _sprint(value: object) -> str:
+    from transformer.agent.template import (
+        goprintf,  # lazily: a template that prints only strings never needs it
+    )
+
     try:
         return goprintf.sprint_value(value)
     except goprintf.TooLarge:
@@ -212,6 +220,10 @@ def _fn_not(args: list[Any]) -> bool:
 
 
 def _fn_to_json(args: list[Any]) -> str:
+    from transformer.agent.template import (
+        gojson,  # lazily: a template that prints only strings never needs it
+    )
+
     try:
         return gojson.to_json(args[0])
     except gojson.JSONValueError as error:
@@ -219,6 +231,10 @@ def _fn_to_json(args: list[Any]) -> str:
 
 
 def _fn_to_json_pretty(args: list[Any]) -> str:
+    from transformer.agent.template import (
+        gojson,  # lazily: a template that prints only strings never needs it
+    )
+
     # consul-template: toJSONPretty(m map[string]interface{}) = MarshalIndent(m, "", "  ")
     if args[0] is None:
         return "null"  # a nil map
@@ -364,6 +380,10 @@ def _fn_has_suffix(args: list[Any]) -> bool:
 
 
 def _escaper_text(args: list[Any]) -> str:
+    from transformer.agent.template import (
+        goprintf,  # lazily: a template that prints only strings never needs it
+    )
+
     # funcs.go evalArgs: a single string argument as is, otherwise fmt.Sprint(args...)
     if len(args) == 1 and isinstance(args[0], str):
         return str(args[0])
