@@ -448,6 +448,7 @@ class StormResult:
             if latencies
             else None,
             "max_exit_s": round(max(o.exit_s for o in self.outcomes), 2) if self.outcomes else None,
+            "slowest_ms": [round(x) for x in latencies[-5:]],
             "failure_lines": sorted({o.stderr.strip()[:200] for o in failed})[:3],
             "requests": self.requests,
             "requests_per_agent": round(self.requests / self.agents, 2) if self.agents else None,
@@ -572,8 +573,8 @@ class Fleet:
                 process.kill()
                 process.wait()
             outcome.status = process.returncode
-            outcome.exited = _exit_time(folder, outcome)
             outcome.exec_at, values = parse_app_output((folder / "out").read_bytes())
+            outcome.exited = _exit_time(folder, outcome)
             outcome.secrets_ok = values == SECRET
             outcome.stderr = (folder / "err").read_text(errors="replace")
             result.outcomes.append(outcome)

@@ -374,8 +374,8 @@ def _string_values(value: object) -> list[str]:
 def test_generated_templates_never_put_a_secret_value_in_an_error() -> None:
     # thousands of templates over the secret data (the differential suite's grammar):
     # an error message names things from the template text, never from the data
-    from tests.agent.template.template_grammar import TemplateGrammar
-    from tests.agent.template.template_support import FakeVault
+    from testkit.template_grammar import TemplateGrammar
+    from testkit.template_support import FakeVault
 
     values = {
         text
