@@ -129,6 +129,14 @@ def test_a_template_that_does_not_parse_is_a_deploy_time_problem() -> None:
     )
 
 
+def test_a_template_that_cannot_run_is_a_deploy_time_problem_too() -> None:
+    """Go reports a wrong argument count only when the action runs; every pod start would."""
+    template = '"{{ if .x }}{{ base64Decode }}{{ end }}"'
+    code, stderr = render(f"    vault.hashicorp.com/agent-inject-template-a: {template}\n")
+    assert code == 1
+    assert "agent-inject-template-a: the template cannot run: template a:1:" in stderr
+
+
 def test_an_agent_config_too_large_for_execve_is_refused() -> None:
     big = "x" * (MAX_ENV_STRING_BYTES // 2)
     annotations = "".join(

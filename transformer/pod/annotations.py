@@ -293,11 +293,18 @@ def _template_problems(
 
     problems = []
     for name, text in templates.items():
+        key = keys[name]
         try:
-            parse(text, name)
+            template = parse(text, name)
         except TemplateError as error:
-            key = keys[name]
             problems.append(AnnotationProblem(f"{key}: the template does not parse: {error}", key))
+            continue
+        # What Go reports only once a branch runs (a wrong argument count, say) fails every
+        # pod start that reaches it: as much a deploy-time problem as a syntax error.
+        problems += [
+            AnnotationProblem(f"{key}: the template cannot run: {error}", key)
+            for error in template.problems()
+        ]
     return problems
 
 
