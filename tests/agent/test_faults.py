@@ -493,3 +493,47 @@ def test_too_large_an_environment_names_variables_never_values(
         "vault-exec-agent: exec: the environment variable HUGE is 140,012 bytes as NAME=VALUE; "
         "Linux allows at most 131,071 bytes per variable\n"
     )
+
+
+# ---- start-up cost -----------------------------------------------------------------
+
+#: The agent's entry point as the bundle and the console script call it.
+AGENT_ENTRY = "import sys; from transformer.agent.main import main; sys.exit(main())"
+
+#: Kept off the agent's run path on purpose (start-up time, bench/agent_startup.py).
+NOT_ON_THE_RUN_PATH = (
+    "re",
+    "typing",
+    "json",
+    "dataclasses",
+    "enum",
+    "collections",
+    "encodings.idna",  # what a str host costs getaddrinfo
+    "threading",
+    "socket",
+)
+
+
+@pytest.mark.parametrize("mode", ["inline", "standard"])
+def test_the_run_path_imports_none_of_the_costly_modules(
+    test_vault: TestVault, sa_token_file: Path, tmp_path: Path, mode: str
+) -> None:
+    path = kv2_secret(test_vault, {"A": "1"})
+    config = config_for(
+        test_vault, [seed_template("t", path)], auth=kube_auth(sa_token_file, "jwt", mode)
+    )
+    run = run_agent(
+        tmp_path,
+        config,
+        command=["/bin/true"],
+        # -c, not -m: runpy itself imports contextlib, functools and collections
+        agent=[sys.executable, "-S", "-X", "importtime", "-c", AGENT_ENTRY],
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "transformer.agent.vault" in imported  # the measurement saw the run path
+    assert sorted(imported & set(NOT_ON_THE_RUN_PATH)) == []

@@ -35,7 +35,10 @@ class CannedServer:
             with conn:
                 request = b""
                 while b"\r\n\r\n" not in request:
-                    request += conn.recv(65536)
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    request += chunk
                 head, _, body = request.partition(b"\r\n\r\n")
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
@@ -49,6 +52,9 @@ class CannedServer:
 def server() -> Iterator[CannedServer]:
     canned = CannedServer()
     yield canned
+    # shutdown() ends the accept() that close() alone would leave waiting: a
+    # stale one took connections meant for a later server on the same descriptor.
+    canned.sock.shutdown(socket.SHUT_RDWR)
     canned.sock.close()
 
 

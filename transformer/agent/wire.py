@@ -166,11 +166,14 @@ class Endpoint:
 
     def _addresses(self, deadline: float) -> list[tuple[int, int, int, object]]:
         """The host's addresses, resolved once; a failed lookup is tried again next time."""
+        # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec.
+        host = self.host.encode("ascii") if self.host.isascii() else self.host
+        if _is_ip_literal(self.host):  # nothing to look up, nothing that can hang
+            found = getaddrinfo(host, self.port, 0, _socket.SOCK_STREAM)
+            return [(family, kind, proto, address) for family, kind, proto, _, address in found]
         with self._lookup_lock:
             lookup = self._lookup
             if lookup is None or lookup.failed():
-                # An ASCII host as bytes: a str host makes getaddrinfo load the idna codec.
-                host = self.host.encode("ascii") if self.host.isascii() else self.host
                 lookup = self._lookup = _Lookup(host, self.port)
         return lookup.wait(deadline)
 
@@ -233,6 +236,16 @@ def _connect_first(
             sock.close()
             last_error = exc
     raise last_error or OSError("no address to connect to")
+
+
+def _is_ip_literal(host: str) -> bool:
+    for family in (_socket.AF_INET, _socket.AF_INET6):
+        try:
+            _socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
 
 
 def _remaining(deadline: float) -> float:
