@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from testkit import REPO, hostile
+from testkit.manifests import opted_in_pod
 from transformer.options import Options
 from transformer.pipeline import render_stream
 from transformer.problems import has_errors
@@ -84,30 +85,11 @@ def _render(text: str) -> tuple[str, list[str]]:
     return rendered.text, [problem.format() for problem in rendered.problems]
 
 
-OPT_IN = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    vault.hashicorp.com/agent-inject: "true"
-    vault.hashicorp.com/agent-run-as-sidecar: "false"
-    vault.hashicorp.com/role: web
-    vault.hashicorp.com/agent-inject-secret-a: secret/data/a
-EXTRAspec:
-  containers:
-  - {name: web, image: web, command: [/web]}
-"""
-
-
 def test_an_alias_bomb_is_refused_quickly() -> None:
     levels = "".join(f"    l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
-    bomb = OPT_IN.replace(
-        "EXTRA", "  labels:\n    l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + levels
-    )
-    bomb = bomb.replace("  labels:", "  x-labels:")
+    bomb = opted_in_pod("  x-labels:\n    l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + levels)
     start = time.perf_counter()
-    output, problems = _render(bomb.replace("  annotations:", "  annotations:", 1))
+    output, problems = _render(bomb)
     assert time.perf_counter() - start < 5
     assert output == ""
     assert problems == [
@@ -119,7 +101,7 @@ def test_an_alias_bomb_is_refused_quickly() -> None:
 @pytest.mark.parametrize("depth", [100, 5000])
 def test_deep_nesting_is_a_problem_or_fine_never_a_crash(depth: int) -> None:
     nested = "  deep: " + "[" * depth + "]" * depth + "\n"
-    output, problems = _render(OPT_IN.replace("EXTRA", "").replace("spec:\n", nested + "spec:\n"))
+    output, problems = _render(opted_in_pod().replace("spec:\n", nested + "spec:\n"))
     if depth > 1000:
         assert output == ""
         assert len(problems) == 1
@@ -132,7 +114,7 @@ def test_deep_nesting_is_a_problem_or_fine_never_a_crash(depth: int) -> None:
 def test_a_huge_scalar_passes_through() -> None:
     big = "x" * 5_000_000
     stream = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  a: {big}\n---\n"
-    stream += OPT_IN.replace("EXTRA", f"  labels:\n    note: {big[:60]}\n")
+    stream += opted_in_pod(f"  labels:\n    note: {big[:60]}\n")
     output, problems = _render(stream)
     assert problems == []
     assert output.startswith(stream.split("---\n")[0])
@@ -143,7 +125,7 @@ def test_a_stream_of_100000_documents() -> None:
     stream = "".join(
         f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n---\n" for i in range(100_000)
     )
-    stream += OPT_IN.replace("EXTRA", "")
+    stream += opted_in_pod()
     start = time.perf_counter()
     rendered = render_stream([("in.yaml", stream)], OPTIONS)
     seconds = time.perf_counter() - start

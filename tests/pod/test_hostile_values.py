@@ -10,31 +10,15 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from testkit.manifests import OPTED_IN_POD, opted_in_pod
 from transformer.frontends.cli import main
 from transformer.pod.inject import MAX_ENV_STRING_BYTES
 
-POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    vault.hashicorp.com/agent-inject: "true"
-    vault.hashicorp.com/agent-run-as-sidecar: "false"
-    vault.hashicorp.com/role: web
-    vault.hashicorp.com/agent-inject-secret-a: secret/data/a
-EXTRA_ANNOTATIONspec:
-  containers:
-  - name: web
-    image: web
-    command: [/web]
-EXTRA_CONTAINER"""
+POD = OPTED_IN_POD
 
 
 def render(annotation: str = "", container: str = "", text: str | None = None) -> tuple[int, str]:
-    stream = text or POD.replace("EXTRA_ANNOTATION", annotation).replace(
-        "EXTRA_CONTAINER", container
-    )
+    stream = text or opted_in_pod(annotation, container)
     result = CliRunner().invoke(
         main, ["render", "--vault-addr", "https://vault.example:8200"], input=stream
     )
