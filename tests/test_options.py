@@ -151,3 +151,13 @@ def test_empty_config_file_changes_nothing(tmp_path: Path) -> None:
     config = tmp_path / "empty.yaml"
     config.write_text("# nothing yet\n")
     assert load_options(NO_CLI, str(config), {}) == Options()
+
+
+def test_every_option_is_a_setting_with_a_key_a_flag_and_a_variable() -> None:
+    from dataclasses import fields
+
+    from transformer.options import ENV_VARS, SETTINGS
+
+    assert {setting.field for setting in SETTINGS} == {field.name for field in fields(Options)}
+    assert len(ENV_VARS) == len(SETTINGS)
+    assert len({setting.option for setting in SETTINGS}) == len(SETTINGS)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transformer import __version__
@@ -85,28 +85,34 @@ class Options:
         )
 
     def refusal(self, field_name: str, value: str) -> str | None:
-        """Why an annotation may not set this value of a policed setting, or None.
+        """Why an annotation may not ask for ``value`` of a policed setting, or None.
 
-        ``field_name`` is the Options field whose own value (or allowed list) bounds the
-        annotation: ``agent_image``, ``auth_path``, ``vault_namespace`` (own value plus
-        ``allowed_*``), ``allowed_ca_certs``, ``allowed_tls_server_names`` (the list
-        alone), ``allow_tls_skip_verify`` (a yes/no), ``allow_custom_dns``.
+        ``field_name`` is a key of :data:`POLICED` (a value checked against the
+        platform's own and its allowed list) or an ``allow_*`` yes/no setting.
         """
-        setting = SETTING_BY_FIELD[field_name]
-        if setting.kind == "bool":
+        if field_name not in POLICED:
             if getattr(self, field_name):
                 return None
-            return f"the platform does not allow it ({setting.allows_it()})"
-        own = () if field_name.startswith("allowed_") else (getattr(self, field_name),)
-        extras = getattr(self, field_name if own == () else f"allowed_{field_name}s")
-        allowed = tuple(v for v in (*own, *extras) if v)
+            return f"the platform does not allow it ({SETTING_BY_FIELD[field_name].allows_it()})"
+        own, listed = POLICED[field_name]
+        allowed = tuple(v for v in (getattr(self, own) if own else "", *getattr(self, listed)) if v)
         if value in allowed:
             return None
-        listed = ", ".join(allowed) or "none"
-        policed = SETTING_BY_FIELD[field_name if own == () else f"allowed_{field_name}s"]
         return (
-            f"{value!r} is not allowed by the platform (allowed: {listed}; {policed.allows_it()})"
+            f"{value!r} is not allowed by the platform (allowed: {', '.join(allowed) or 'none'}; "
+            f"{SETTING_BY_FIELD[listed].allows_it()})"
         )
+
+
+#: What an annotation may ask for -> (the Options field of the platform's own value, or
+#: "", and the field of the list of other allowed values).
+POLICED: Mapping[str, tuple[str, str]] = {
+    "agent_image": ("agent_image", "allowed_agent_images"),
+    "auth_path": ("auth_path", "allowed_auth_paths"),
+    "vault_namespace": ("vault_namespace", "allowed_vault_namespaces"),
+    "allowed_ca_certs": ("", "allowed_ca_certs"),
+    "allowed_tls_server_names": ("", "allowed_tls_server_names"),
+}
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,6 @@ SETTINGS: tuple[Setting, ...] = (
 )  # fmt: skip
 SETTING_BY_KEY: Mapping[str, Setting] = {s.key: s for s in SETTINGS}
 SETTING_BY_FIELD: Mapping[str, Setting] = {s.field: s for s in SETTINGS}
-assert {s.field for s in SETTINGS} == {f.name for f in fields(Options)}
 
 #: camelCase key -> Options field.
 KEYS: Mapping[str, str] = {s.key: s.field for s in SETTINGS}
