@@ -104,6 +104,13 @@ def proxy(test_vault: TestVault) -> Iterator[CountingProxy]:
     counting.close()
 
 
+#: A template whose write issues a certificate: a secret that holds a lease.
+LEASED_WRITE = (
+    '{{ with secret "pki/issue/leased" "common_name=a.example.test" }}'
+    "SERIAL={{ .Data.serial_number }}{{ end }}"
+)
+
+
 def through(proxy: CountingProxy, config: dict[str, Any]) -> dict[str, Any]:
     config["vault"]["address"] = proxy.address
     return config
@@ -178,10 +185,7 @@ def test_a_batch_token_is_not_revoked_and_no_warning(
 def test_auto_mode_logs_in_for_a_write_that_makes_a_lease(
     test_vault: TestVault, proxy: CountingProxy, sa_token_file: Path, tmp_path: Path
 ) -> None:
-    template = (
-        '{{ with secret "pki/issue/leased" "common_name=a.example.test" }}'
-        "SERIAL={{ .Data.serial_number }}{{ end }}"
-    )
+    template = LEASED_WRITE
     config = config_for(
         test_vault,
         [("t", "pki/issue/leased", template)],
@@ -206,10 +210,7 @@ def test_auto_mode_logs_in_for_a_write_that_makes_a_lease(
 def test_inline_mode_refuses_a_secret_that_makes_a_lease(
     test_vault: TestVault, proxy: CountingProxy, sa_token_file: Path, tmp_path: Path
 ) -> None:
-    template = (
-        '{{ with secret "pki/issue/leased" "common_name=a.example.test" }}'
-        "SERIAL={{ .Data.serial_number }}{{ end }}"
-    )
+    template = LEASED_WRITE
     config = config_for(
         test_vault,
         [("t", "secret/data/app/none", template)],
